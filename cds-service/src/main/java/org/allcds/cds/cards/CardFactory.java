@@ -1,0 +1,243 @@
+package org.allcds.cds.cards;
+
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceIndicatorEnum;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardSourceJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCodingJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseSuggestionActionJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseSuggestionJson;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.allcds.cds.services.CardDefinition;
+import org.allcds.cds.services.ServiceDefinition;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.ServiceRequest;
+import org.springframework.stereotype.Component;
+
+/**
+ * The one place cards are built: renders what the CQL decided, through the card templates of the
+ * service configuration. It decides nothing clinical; it refuses to emit a card that would be
+ * incomplete (a fired card with no evidence, a treatment card with no options or an unknown code).
+ */
+@Component
+public class CardFactory {
+
+    public static final String TOPIC_SYSTEM = "urn:all-cds:card-topic";
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]+)}");
+    private static final int MAX_SUMMARY = 139;
+
+    private final CardSettings settings;
+
+    public CardFactory(CardSettings settings) {
+        this.settings = settings;
+    }
+
+    /** Every CQL definition the service's cards read, so only those are evaluated. */
+    public Set<String> definitionsUsed(ServiceDefinition service) {
+        Set<String> names = new LinkedHashSet<>();
+        if (service.gate() != null) {
+            names.add(service.gate());
+        }
+        for (CardDefinition card : service.cards()) {
+            addIfSet(names, card.fires());
+            addIfSet(names, card.indicatorDefinition());
+            addIfSet(names, card.findings());
+            addIfSet(names, card.evidence());
+            addIfSet(names, card.tests());
+            addIfSet(names, card.treatmentOptions());
+            names.addAll(card.extension().values());
+            Matcher m = PLACEHOLDER.matcher(card.summary() == null ? "" : card.summary());
+            while (m.find()) {
+                names.add(m.group(1));
+            }
+        }
+        return names;
+    }
+
+    public List<CdsServiceResponseCardJson> build(ServiceDefinition service, Map<String, Object> results, String patientId) {
+        List<CdsServiceResponseCardJson> cards = new ArrayList<>();
+        if (service.gate() != null && !Boolean.TRUE.equals(results.get(service.gate()))) {
+            return cards; // no ALL, no card
+        }
+        for (CardDefinition def : service.cards()) {
+            if (Boolean.TRUE.equals(results.get(def.fires()))) {
+                cards.add(card(def, results, patientId));
+            }
+        }
+        return cards;
+    }
+
+    private CdsServiceResponseCardJson card(CardDefinition def, Map<String, Object> results, String patientId) {
+        List<String> evidence = strings(results, def.evidence());
+        if (evidence.isEmpty()) {
+            throw new IncompleteCardException(def.topic() + " fired without evidence (" + def.evidence() + ")");
+        }
+        List<Map<String, Object>> options = tuples(results, def.treatmentOptions());
+        if (def.treatmentOptions() != null) {
+            if (options.isEmpty()) {
+                throw new IncompleteCardException(def.topic() + " fired without treatment options");
+            }
+            for (Map<String, Object> o : options) {
+                if (!settings.treatmentOptionCodes().contains(String.valueOf(o.get("code")))) {
+                    throw new IncompleteCardException(def.topic() + " lists unknown option " + o.get("code"));
+                }
+            }
+        }
+        List<Map<String, Object>> tests = tuples(results, def.tests());
+
+        CdsServiceResponseCardJson card = new CdsServiceResponseCardJson();
+        card.setUuid(UUID.randomUUID().toString());
+        card.setSummary(summary(def.summary(), results));
+        card.setIndicator(indicator(def, results));
+        card.setSource(new CdsServiceResponseCardSourceJson()
+                .setLabel(settings.sourceLabel())
+                .setTopic(new CdsServiceResponseCodingJson()
+                        .setSystem(TOPIC_SYSTEM).setCode(def.topic()).setDisplay(def.topicDisplay())));
+        card.setDetail(detail(def, strings(results, def.findings()), options, tests, evidence));
+        for (Map<String, Object> test : tests) {
+            card.addSuggestion(suggestion(test, patientId));
+        }
+
+        Map<String, Object> extension = new LinkedHashMap<>();
+        extension.put("evidence", evidence);
+        if (def.treatmentOptions() != null) {
+            extension.put("treatmentOptions", options.stream().map(o -> o.get("code")).toList());
+        }
+        def.extension().forEach((key, definition) -> extension.put(key, results.get(definition)));
+        card.setExtension(new AllCdsCardExtension(extension));
+        return card;
+    }
+
+    private static CdsServiceIndicatorEnum indicator(CardDefinition def, Map<String, Object> results) {
+        Object computed = def.indicatorDefinition() == null ? null : results.get(def.indicatorDefinition());
+        String value = computed != null ? computed.toString() : def.indicator();
+        return CdsServiceIndicatorEnum.valueOf(value.toUpperCase(Locale.ROOT));
+    }
+
+    static String summary(String template, Map<String, Object> results) {
+        Matcher m = PLACEHOLDER.matcher(template);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            Object v = results.get(m.group(1));
+            m.appendReplacement(out, Matcher.quoteReplacement(v == null ? "unknown" : v.toString()));
+        }
+        m.appendTail(out);
+        String s = out.toString();
+        return s.length() <= MAX_SUMMARY ? s : s.substring(0, MAX_SUMMARY - 1) + "…";
+    }
+
+    private static String detail(CardDefinition def, List<String> findings, List<Map<String, Object>> options,
+            List<Map<String, Object>> tests, List<String> evidence) {
+        StringBuilder md = new StringBuilder();
+        if (def.detail() != null) {
+            md.append(def.detail().strip()).append("\n\n");
+        }
+        if (!findings.isEmpty()) {
+            md.append("**Why this card**\n\n");
+            findings.forEach(f -> md.append("- ").append(f).append('\n'));
+            md.append('\n');
+        }
+        if (!options.isEmpty()) {
+            md.append("**Options to review** (for discussion with the treating team; not orders)\n\n");
+            md.append("| Option | Why it is listed for this patient |\n| --- | --- |\n");
+            for (Map<String, Object> o : options) {
+                md.append("| ").append(cell(o.get("display"))).append(" | ").append(cell(o.get("reason"))).append(" |\n");
+            }
+            md.append('\n');
+        }
+        if (!tests.isEmpty()) {
+            md.append("**Tests proposed**\n\n");
+            for (Map<String, Object> t : tests) {
+                md.append("- ").append(t.get("display")).append(" (").append(systemLabel(t.get("system")))
+                        .append(' ').append(t.get("code")).append(")\n");
+            }
+            md.append('\n');
+        }
+        md.append("**Evidence**: ").append(String.join(", ", evidence)).append('\n');
+        if (def.footer() != null) {
+            md.append('\n').append(def.footer().strip()).append('\n');
+        }
+        return md.toString();
+    }
+
+    private static CdsServiceResponseSuggestionJson suggestion(Map<String, Object> test, String patientId) {
+        ServiceRequest request = new ServiceRequest();
+        request.setStatus(ServiceRequest.ServiceRequestStatus.DRAFT);
+        request.setIntent(ServiceRequest.ServiceRequestIntent.ORDER);
+        request.getCode().addCoding()
+                .setSystem(String.valueOf(test.get("system")))
+                .setCode(String.valueOf(test.get("code")))
+                .setDisplay(String.valueOf(test.get("display")));
+        request.getCode().setText(String.valueOf(test.get("display")));
+        request.setSubject(new Reference("Patient/" + patientId));
+        CdsServiceResponseSuggestionJson suggestion = new CdsServiceResponseSuggestionJson()
+                .setLabel("Order " + test.get("display"))
+                .setUuid(UUID.randomUUID().toString());
+        suggestion.addAction(new CdsServiceResponseSuggestionActionJson()
+                .setType("create")
+                .setDescription("Create a draft order: " + test.get("display"))
+                .setResource(request));
+        return suggestion;
+    }
+
+    private static String systemLabel(Object system) {
+        return switch (String.valueOf(system)) {
+            case "http://loinc.org" -> "LOINC";
+            case "http://snomed.info/sct" -> "SNOMED CT";
+            default -> String.valueOf(system);
+        };
+    }
+
+    private static String cell(Object value) {
+        return value == null ? "" : value.toString().replace("|", "\\|").replace("\n", " ");
+    }
+
+    private static List<String> strings(Map<String, Object> results, String definition) {
+        if (definition == null || results.get(definition) == null) {
+            return List.of();
+        }
+        if (!(results.get(definition) instanceof List<?> list)) {
+            throw new IncompleteCardException(definition + " is not a list");
+        }
+        return list.stream().filter(v -> v != null).map(Object::toString).distinct().toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> tuples(Map<String, Object> results, String definition) {
+        if (definition == null || results.get(definition) == null) {
+            return List.of();
+        }
+        if (!(results.get(definition) instanceof List<?> list)) {
+            throw new IncompleteCardException(definition + " is not a list");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Object item : list) {
+            if (!(item instanceof Map<?, ?> map)) {
+                throw new IncompleteCardException(definition + " holds " + item + ", not a tuple");
+            }
+            out.add((Map<String, Object>) map);
+        }
+        return out;
+    }
+
+    private static void addIfSet(Set<String> names, String name) {
+        if (name != null) {
+            names.add(name);
+        }
+    }
+
+    /** A card that would be incomplete: a defect in the logic or its configuration, never shown. */
+    public static class IncompleteCardException extends RuntimeException {
+        public IncompleteCardException(String message) {
+            super(message);
+        }
+    }
+}

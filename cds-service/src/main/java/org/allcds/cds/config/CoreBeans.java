@@ -1,0 +1,36 @@
+package org.allcds.cds.config;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
+import java.time.Clock;
+import org.allcds.cds.evaluation.EvaluationSettings;
+import org.allcds.cds.fhirdata.FhirServerSettings;
+import org.allcds.cql.ValueSetRepository;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The process-wide, expensive-to-build objects: built once, shared by every request. */
+@Configuration(proxyBeanMethods = false)
+public class CoreBeans {
+
+    @Bean
+    public FhirContext fhirContext(FhirServerSettings fhirServer) {
+        FhirContext context = FhirContext.forR4();
+        // Timeouts bound every call to an EHR's FHIR server; no capability-statement round trip first.
+        context.getRestfulClientFactory().setConnectTimeout((int) fhirServer.connectTimeout().toMillis());
+        context.getRestfulClientFactory().setSocketTimeout((int) fhirServer.readTimeout().toMillis());
+        context.getRestfulClientFactory().setConnectionRequestTimeout((int) fhirServer.connectTimeout().toMillis());
+        context.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
+        return context;
+    }
+
+    @Bean
+    public ValueSetRepository valueSetRepository(FhirContext fhirContext, EvaluationSettings settings) {
+        return ValueSetRepository.load(fhirContext, settings.valueSetsExtraDir());
+    }
+
+    @Bean
+    public Clock clock() {
+        return Clock.systemUTC();
+    }
+}

@@ -1,0 +1,102 @@
+package org.allcds.cds.evaluation;
+
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.ZonedDateTime;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.allcds.cql.CqlLogic;
+import org.allcds.cql.PatientRecord;
+import org.allcds.cql.ValueSetRepository;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Service;
+
+/**
+ * The one place CQL is evaluated. Holds the shared, warmed {@link CqlLogic}; turns configured
+ * threshold overrides into typed CQL parameter values once, at start-up, failing fast on a name
+ * no library declares or a value of the wrong type.
+ */
+@Service
+public class CqlEvaluationService {
+
+    private static final Logger log = LoggerFactory.getLogger(CqlEvaluationService.class);
+
+    private final CqlLogic logic;
+    private final Clock clock;
+    private final EvaluationSettings settings;
+    private final Map<String, Object> parameterValues;
+
+    public CqlEvaluationService(ValueSetRepository valueSets, EvaluationSettings settings, Clock clock) {
+        long start = System.nanoTime();
+        this.settings = settings;
+        this.clock = clock;
+        this.logic = CqlLogic.load(valueSets);
+        this.parameterValues = resolveParameters(settings.parameters());
+        log.info("CQL logic loaded in {} ms; parameter overrides: {}", (System.nanoTime() - start) / 1_000_000,
+                parameterValues.isEmpty() ? "none" : parameterValues);
+    }
+
+    public ValueSetRepository valueSets() {
+        return logic.valueSets();
+    }
+
+    /** Evaluates the given definitions of a library for one patient, now. */
+    public Map<String, Object> evaluate(String library, Set<String> definitions, PatientRecord record) {
+        return logic.evaluate(library, definitions, record, parameterValues,
+                ZonedDateTime.now(clock.withZone(settings.timeZone())));
+    }
+
+    public Set<String> definitionNames(String library) {
+        return logic.definitionNames(library);
+    }
+
+    public Map<String, String> declaredParameters() {
+        Map<String, String> all = new LinkedHashMap<>();
+        for (String library : logic.libraryNames()) {
+            all.putAll(logic.parameters(library));
+        }
+        return all;
+    }
+
+    private Map<String, Object> resolveParameters(Map<String, String> overrides) {
+        Map<String, String> declared = declaredParameters();
+        Map<String, String> byKebab = new LinkedHashMap<>();
+        declared.keySet().forEach(name -> byKebab.put(kebab(name), name));
+        Map<String, Object> values = new LinkedHashMap<>();
+        Set<String> unknown = new LinkedHashSet<>();
+        overrides.forEach((key, raw) -> {
+            String name = byKebab.get(kebab(key));
+            if (name == null) {
+                unknown.add(key);
+                return;
+            }
+            String type = declared.get(name);
+            try {
+                values.put(name, switch (type) {
+                    case "Integer" -> Integer.valueOf(raw.strip());
+                    case "Decimal" -> new BigDecimal(raw.strip());
+                    case "Boolean" -> Boolean.valueOf(raw.strip());
+                    case "String" -> raw;
+                    default -> throw new IllegalStateException("parameter " + name + " has type " + type
+                            + ", which cannot be set from configuration");
+                });
+            } catch (NumberFormatException e) {
+                throw new IllegalStateException("all-cds.evaluation.parameters." + key + "=" + raw + " is not a valid " + type);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new IllegalStateException("unknown CQL parameters in all-cds.evaluation.parameters: " + unknown
+                    + "; known: " + byKebab.keySet());
+        }
+        return Map.copyOf(values);
+    }
+
+    /** "ANC Min 10*9/L" -> "anc-min-10-9-l": a property-name-safe form of a CQL parameter name. */
+    static String kebab(String name) {
+        return name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("(^-|-$)", "");
+    }
+}

@@ -1,0 +1,223 @@
+package org.allcds.cds.fhirdata;
+
+import ca.uhn.fhir.context.FhirContext;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cds.services.PrefetchDefinition;
+import org.allcds.cds.services.ServiceDefinition;
+import org.allcds.cql.PatientRecord;
+import org.allcds.cql.ValueSetRepository;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Reference;
+import org.hl7.fhir.r4.model.Resource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Service;
+
+/**
+ * The one place patient data is gathered: each prefetch key from the request when the EHR sent
+ * it, else from {@code fhirServer}; 412 when neither. Both paths go through the same checks
+ * (resource types, ids, the patient they belong to, duplicates), so they decide alike.
+ *
+ * <p>Entries that belong to another patient are dropped and logged, not refused: a shared FHIR
+ * search can legitimately over-return, and nothing of theirs may reach this patient's cards.
+ */
+@Service
+public class PatientDataService {
+
+    private static final Logger log = LoggerFactory.getLogger(PatientDataService.class);
+
+    private final FhirContext fhirContext;
+    private final ValueSetRepository valueSets;
+    private final FhirServerFetcher fetcher;
+    private final ResourceReader reader;
+
+    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
+        this.fhirContext = fhirContext;
+        this.valueSets = valueSets;
+        this.fetcher = fetcher;
+        this.reader = new ResourceReader(fhirContext);
+    }
+
+    /**
+     * @param prefetch the request's prefetch object by key (a key may be absent or JSON null)
+     * @param access where to fetch missing keys; null when the request named no fhirServer
+     * @param contextResources resources carried in the hook context (order-select's draftOrders)
+     */
+    public PatientRecord load(ServiceDefinition service, String patientId, Map<String, JsonNode> prefetch,
+            FhirServerAccess access, List<Resource> contextResources) {
+        List<String> missing = new ArrayList<>();
+        for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
+            JsonNode value = prefetch.get(key.getKey());
+            if ((value == null || value.isNull()) && access == null) {
+                missing.add(key.getKey());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new RequestProblem(HttpStatus.PRECONDITION_FAILED, "prefetch-missing",
+                    "prefetch " + missing + " missing and no fhirServer to fetch it from");
+        }
+
+        Patient patient = null;
+        Map<String, Resource> byReference = new LinkedHashMap<>();
+        int dropped = 0;
+        for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
+            PrefetchDefinition def = key.getValue();
+            JsonNode value = prefetch.get(key.getKey());
+            boolean fromPrefetch = value != null && !value.isNull();
+            String query = def.query().replace("{{context.patientId}}", patientId);
+            List<Resource> resources;
+            if (def.isRead()) {
+                resources = List.of(fromPrefetch
+                        ? readSingle(key.getKey(), value, def.resourceType())
+                        : fetcher.read(access, query));
+            } else {
+                resources = fromPrefetch
+                        ? readBundle(key.getKey(), value, def.resourceType())
+                        : fetcher.search(access, query);
+            }
+            for (Resource r : resources) {
+                normalizeId(r, key.getKey());
+                if (!r.fhirType().equals(def.resourceType())) {
+                    if ("OperationOutcome".equals(r.fhirType())) {
+                        continue; // search warnings ride along in searchset Bundles
+                    }
+                    throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key.getKey() + "' holds a "
+                            + r.fhirType() + "; expected " + def.resourceType());
+                }
+                if (r instanceof Patient p) {
+                    if (!patientId.equals(p.getIdElement().getIdPart())) {
+                        throw RequestProblem.badRequest("prefetch-wrong-patient", "prefetch '" + key.getKey()
+                                + "' is Patient/" + p.getIdElement().getIdPart() + " but context.patientId is " + patientId);
+                    }
+                    patient = p;
+                    continue;
+                }
+                if (!belongsTo(r, patientId)) {
+                    dropped++;
+                    continue;
+                }
+                addUnique(byReference, r);
+            }
+        }
+        for (Resource r : contextResources) {
+            if (belongsTo(r, patientId)) {
+                addUnique(byReference, r);
+            } else {
+                dropped++;
+            }
+        }
+        if (patient == null) {
+            throw new RequestProblem(HttpStatus.PRECONDITION_FAILED, "prefetch-missing", "no Patient resource for " + patientId);
+        }
+        if (dropped > 0) {
+            log.warn("dropped {} resource(s) that do not belong to the hook's patient", dropped);
+        }
+        return PatientRecord.of(patient, byReference.values());
+    }
+
+    /** Reads a Bundle carried in the hook context (order-select's draftOrders) with the same checks as a prefetch. */
+    public List<Resource> readContextBundle(String name, JsonNode bundle, String entryType) {
+        List<Resource> resources = readBundle(name, bundle, entryType);
+        resources.forEach(r -> normalizeId(r, name));
+        return resources;
+    }
+
+    private Resource readSingle(String key, JsonNode json, String expectedType) {
+        String type = json.path("resourceType").asText("");
+        if (!expectedType.equals(type)) {
+            throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a " + expectedType
+                    + " resource, got " + (type.isEmpty() ? "no resourceType" : type));
+        }
+        return reader.read(resourceClass(type), json, "prefetch '" + key + "'");
+    }
+
+    private List<Resource> readBundle(String key, JsonNode json, String entryType) {
+        String type = json.path("resourceType").asText("");
+        if (!"Bundle".equals(type)) {
+            throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a Bundle, got "
+                    + (type.isEmpty() ? "no resourceType" : type));
+        }
+        JsonNode entries = json.path("entry");
+        if (!entries.isMissingNode() && !entries.isArray()) {
+            throw RequestProblem.badRequest("invalid-resource", "prefetch '" + key + "'.entry is not an array");
+        }
+        List<Resource> resources = new ArrayList<>();
+        int index = 0;
+        for (JsonNode entry : entries) {
+            JsonNode resource = entry.path("resource");
+            String where = "prefetch '" + key + "' entry " + index++;
+            if (!resource.isObject()) {
+                throw RequestProblem.badRequest("invalid-resource", where + " has no resource");
+            }
+            String resourceType = resource.path("resourceType").asText("");
+            if ("OperationOutcome".equals(resourceType)) {
+                continue;
+            }
+            if (!entryType.equals(resourceType)) {
+                throw RequestProblem.badRequest("prefetch-wrong-type", where + " is a "
+                        + (resourceType.isEmpty() ? "resource without resourceType" : resourceType)
+                        + "; expected " + entryType);
+            }
+            if ("Observation".equals(resourceType) && !hasKnownCode(resource)) {
+                continue; // a lab no rule reads (e.g. a sodium): not worth parsing
+            }
+            resources.add(reader.read(resourceClass(resourceType), resource, where));
+        }
+        return resources;
+    }
+
+    private boolean hasKnownCode(JsonNode observation) {
+        for (JsonNode coding : observation.path("code").path("coding")) {
+            if (valueSets.isKnownCode(coding.path("system").asText(null), coding.path("code").asText(null))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Class<? extends Resource> resourceClass(String type) {
+        return (Class<? extends Resource>) fhirContext.getResourceDefinition(type).getImplementingClass();
+    }
+
+    /** Ids as the EHR knows them: HAPI may have put a fullUrl or a versioned URL there. */
+    private static void normalizeId(Resource r, String key) {
+        if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
+            throw RequestProblem.badRequest("invalid-resource", "a " + r.fhirType() + " in prefetch '" + key
+                    + "' has no id; card evidence must be able to name it");
+        }
+        r.setId(r.getIdElement().getIdPart());
+    }
+
+    private static void addUnique(Map<String, Resource> byReference, Resource r) {
+        String reference = r.fhirType() + "/" + r.getIdElement().getIdPart();
+        Resource earlier = byReference.putIfAbsent(reference, r);
+        if (earlier != null && !earlier.equalsDeep(r)) {
+            throw RequestProblem.badRequest("duplicate-resource", reference
+                    + " appears twice with different content; which one is true cannot be decided");
+        }
+    }
+
+    /** True when the resource's subject (or patient) is this patient, however the reference is written. */
+    static boolean belongsTo(Resource r, String patientId) {
+        Reference subject = switch (r.fhirType()) {
+            case "Observation" -> ((org.hl7.fhir.r4.model.Observation) r).getSubject();
+            case "Condition" -> ((org.hl7.fhir.r4.model.Condition) r).getSubject();
+            case "Procedure" -> ((org.hl7.fhir.r4.model.Procedure) r).getSubject();
+            case "ServiceRequest" -> ((org.hl7.fhir.r4.model.ServiceRequest) r).getSubject();
+            default -> null;
+        };
+        if (subject == null || !subject.hasReference()) {
+            return false;
+        }
+        var id = subject.getReferenceElement();
+        return "Patient".equals(id.getResourceType()) && Objects.equals(patientId, id.getIdPart());
+    }
+}

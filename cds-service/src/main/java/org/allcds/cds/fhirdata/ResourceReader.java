@@ -1,0 +1,50 @@
+package org.allcds.cds.fhirdata;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.parser.DataFormatException;
+import ca.uhn.fhir.parser.IJsonLikeParser;
+import ca.uhn.fhir.parser.LenientErrorHandler;
+import ca.uhn.fhir.parser.json.jackson.JacksonStructure;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.allcds.cds.problems.RequestProblem;
+import org.hl7.fhir.r4.model.Resource;
+
+/**
+ * Turns one JSON resource (already a Jackson tree) into a HAPI R4 resource without printing it
+ * back to text. Unknown elements are tolerated (EHRs add them); invalid values are errors.
+ */
+final class ResourceReader {
+
+    private final FhirContext fhirContext;
+
+    ResourceReader(FhirContext fhirContext) {
+        this.fhirContext = fhirContext;
+    }
+
+    <T extends Resource> T read(Class<T> type, JsonNode json, String where) {
+        if (!(json instanceof ObjectNode object)) {
+            throw RequestProblem.badRequest("invalid-resource", where + " is not a JSON object");
+        }
+        // A new parser per call: HAPI parsers are cheap and not meant to be shared across threads.
+        IJsonLikeParser parser = (IJsonLikeParser) fhirContext.newJsonParser()
+                .setParserErrorHandler(new LenientErrorHandler(false).setErrorOnInvalidValue(true));
+        JacksonStructure structure = new JacksonStructure();
+        structure.setNativeObject(object);
+        try {
+            return parser.parseResource(type, structure);
+        } catch (DataFormatException | IllegalArgumentException | ClassCastException e) {
+            throw RequestProblem.badRequest("invalid-resource", where + " is not a valid FHIR R4 " + type.getSimpleName()
+                    + ": " + firstLine(e.getMessage()));
+        }
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        int nl = message.indexOf('\n');
+        String line = nl < 0 ? message : message.substring(0, nl);
+        return line.length() > 300 ? line.substring(0, 300) + "…" : line;
+    }
+}

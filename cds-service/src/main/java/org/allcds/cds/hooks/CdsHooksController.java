@@ -1,0 +1,120 @@
+package org.allcds.cds.hooks;
+
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServicesJson;
+import com.fasterxml.jackson.databind.JsonNode;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Map;
+import java.util.Set;
+import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cds.services.ServiceCatalog;
+import org.allcds.cds.services.ServiceDefinition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** The CDS Hooks 2.0 HTTP surface: discovery, hook calls, feedback. */
+@RestController
+public class CdsHooksController {
+
+    private static final Logger log = LoggerFactory.getLogger(CdsHooksController.class);
+    private static final Set<String> OUTCOMES = Set.of("accepted", "overridden");
+
+    private final ServiceCatalog catalog;
+    private final HookRequestParser parser;
+    private final HookHandler handler;
+    private final long maxRequestBytes;
+
+    public CdsHooksController(ServiceCatalog catalog, HookRequestParser parser, HookHandler handler,
+            @Value("${all-cds.http.max-request-bytes:10485760}") long maxRequestBytes) {
+        this.catalog = catalog;
+        this.parser = parser;
+        this.handler = handler;
+        this.maxRequestBytes = maxRequestBytes;
+    }
+
+    @GetMapping(path = "/cds-services", produces = MediaType.APPLICATION_JSON_VALUE)
+    public CdsServicesJson discovery() {
+        CdsServicesJson services = new CdsServicesJson();
+        for (ServiceDefinition s : catalog.all()) {
+            CdsServiceJson json = new CdsServiceJson().setId(s.id()).setHook(s.hook()).setTitle(s.title())
+                    .setDescription(s.description());
+            s.prefetch().forEach((key, def) -> json.addPrefetch(key, def.query()));
+            services.addService(json);
+        }
+        return services;
+    }
+
+    @PostMapping(path = "/cds-services/{id}", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    public CdsServiceResponseJson hook(@PathVariable("id") String id, HttpServletRequest http) {
+        ServiceDefinition service = service(id);
+        HookRequest request = parser.parse(body(http));
+        return handler.handle(service, request);
+    }
+
+    @PostMapping(path = "/cds-services/{id}/feedback", consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    public Map<String, Object> feedback(@PathVariable("id") String id, HttpServletRequest http) {
+        service(id);
+        JsonNode root = parser.readTree(body(http));
+        JsonNode feedback = root.get("feedback");
+        if (feedback == null || !feedback.isArray() || feedback.isEmpty()) {
+            throw RequestProblem.badRequest("invalid-feedback", "'feedback' must be a non-empty array");
+        }
+        int i = 0;
+        for (JsonNode item : feedback) {
+            String where = "feedback[" + i++ + "]";
+            if (!item.path("card").isTextual() || item.path("card").asText().isBlank()) {
+                throw RequestProblem.badRequest("invalid-feedback", where + ".card must be the card's uuid");
+            }
+            if (!OUTCOMES.contains(item.path("outcome").asText())) {
+                throw RequestProblem.badRequest("invalid-feedback", where + ".outcome must be accepted or overridden");
+            }
+            if (!item.path("outcomeTimestamp").isTextual()) {
+                throw RequestProblem.badRequest("invalid-feedback", where + ".outcomeTimestamp is required");
+            }
+        }
+        // Feedback is an audit signal for the team (which cards clinicians act on); it changes no decision.
+        feedback.forEach(item -> log.info("feedback service={} card={} outcome={} acceptedSuggestions={} overrideReason={}",
+                id, item.path("card").asText(), item.path("outcome").asText(),
+                item.path("acceptedSuggestions").size(), item.path("overrideReason").path("reason").path("code").asText("")));
+        return Map.of();
+    }
+
+    private ServiceDefinition service(String id) {
+        return catalog.find(id).orElseThrow(() -> new RequestProblem(HttpStatus.NOT_FOUND, "unknown-service",
+                "no CDS service '" + id + "'; GET /cds-services lists them"));
+    }
+
+    /** The body, bounded: a declared or actual size over the limit is a 413 before anything is parsed. */
+    private byte[] body(HttpServletRequest http) {
+        long declared = http.getContentLengthLong();
+        if (declared > maxRequestBytes) {
+            throw tooLarge();
+        }
+        try (InputStream in = http.getInputStream()) {
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxRequestBytes + 1));
+            if (bytes.length > maxRequestBytes) {
+                throw tooLarge();
+            }
+            return bytes;
+        } catch (IOException e) {
+            throw RequestProblem.badRequest("malformed-json", "request body could not be read");
+        }
+    }
+
+    private RequestProblem tooLarge() {
+        return new RequestProblem(HttpStatus.PAYLOAD_TOO_LARGE, "request-too-large",
+                "request body is larger than " + maxRequestBytes + " bytes");
+    }
+}

@@ -1,0 +1,60 @@
+package org.allcds.cds.hooks;
+
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseJson;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.allcds.cds.cards.CardFactory;
+import org.allcds.cds.evaluation.CqlEvaluationService;
+import org.allcds.cds.fhirdata.PatientDataService;
+import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cds.services.ServiceDefinition;
+import org.allcds.cql.PatientRecord;
+import org.hl7.fhir.r4.model.Resource;
+import org.springframework.stereotype.Service;
+
+/** One hook call, start to end: the patient's data, the CQL's decision, the cards. */
+@Service
+public class HookHandler {
+
+    private final PatientDataService data;
+    private final CqlEvaluationService evaluation;
+    private final CardFactory cards;
+
+    public HookHandler(PatientDataService data, CqlEvaluationService evaluation, CardFactory cards) {
+        this.data = data;
+        this.evaluation = evaluation;
+        this.cards = cards;
+    }
+
+    public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request) {
+        if (!service.hook().equals(request.hook())) {
+            throw RequestProblem.badRequest("wrong-hook", "service '" + service.id() + "' answers hook '" + service.hook()
+                    + "', not '" + request.hook() + "'");
+        }
+        List<Resource> contextResources = contextResources(service, request.context());
+        PatientRecord record = data.load(service, request.patientId(), request.prefetch(), request.fhirServer(), contextResources);
+        Set<String> definitions = cards.definitionsUsed(service);
+        Map<String, Object> results = evaluation.evaluate(service.library(), definitions, record);
+        CdsServiceResponseJson response = new CdsServiceResponseJson();
+        cards.build(service, results, request.patientId()).forEach(response::addCard);
+        return response;
+    }
+
+    /** order-select carries the orders being written in context.draftOrders (a Bundle); they are part of the record. */
+    private List<Resource> contextResources(ServiceDefinition service, JsonNode context) {
+        if (!"order-select".equals(service.hook())) {
+            return List.of();
+        }
+        JsonNode draftOrders = context.get("draftOrders");
+        if (draftOrders == null || !draftOrders.isObject()) {
+            throw RequestProblem.badRequest("invalid-request", "order-select requires context.draftOrders (a Bundle)");
+        }
+        JsonNode selections = context.get("selections");
+        if (selections == null || !selections.isArray()) {
+            throw RequestProblem.badRequest("invalid-request", "order-select requires context.selections (an array)");
+        }
+        return data.readContextBundle("context.draftOrders", draftOrders, "ServiceRequest");
+    }
+}

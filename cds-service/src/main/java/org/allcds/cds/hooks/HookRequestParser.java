@@ -1,0 +1,106 @@
+package org.allcds.cds.hooks;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.allcds.cds.fhirdata.FhirServerAccess;
+import org.allcds.cds.problems.RequestProblem;
+import org.springframework.stereotype.Component;
+
+/** Reads a hook call's JSON body and checks its shape against CDS Hooks 2.0; every flaw is a 400 with its path. */
+@Component
+public class HookRequestParser {
+
+    private final ObjectMapper json = JsonMapper.builder()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) // {"hook":"a","hook":"b"} is ambiguous: refuse it
+            .build();
+
+    public JsonNode readTree(byte[] body) {
+        if (body.length == 0) {
+            throw RequestProblem.badRequest("malformed-json", "request body is empty");
+        }
+        try {
+            JsonNode root = json.readTree(body);
+            if (root == null || root.isMissingNode()) {
+                throw RequestProblem.badRequest("malformed-json", "request body is empty");
+            }
+            return root;
+        } catch (JsonProcessingException e) {
+            throw RequestProblem.badRequest("malformed-json", "request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw RequestProblem.badRequest("malformed-json", "request body could not be read");
+        }
+    }
+
+    public HookRequest parse(byte[] body) {
+        JsonNode root = readTree(body);
+        if (!root.isObject()) {
+            throw RequestProblem.badRequest("invalid-request", "request body must be a JSON object");
+        }
+        String hook = requiredText(root, "hook");
+        String hookInstance = requiredText(root, "hookInstance");
+        JsonNode context = root.get("context");
+        if (context == null || !context.isObject()) {
+            throw RequestProblem.badRequest("invalid-request", "'context' must be an object");
+        }
+        String patientId = requiredText(context, "patientId", "context.patientId");
+        if (!patientId.matches("[A-Za-z0-9\\-.]{1,64}")) {
+            throw RequestProblem.badRequest("invalid-request", "context.patientId is not a FHIR id");
+        }
+
+        Map<String, JsonNode> prefetch = new LinkedHashMap<>();
+        JsonNode prefetchNode = root.get("prefetch");
+        if (prefetchNode != null && !prefetchNode.isNull()) {
+            if (!prefetchNode.isObject()) {
+                throw RequestProblem.badRequest("invalid-request", "'prefetch' must be an object");
+            }
+            prefetchNode.fields().forEachRemaining(e -> {
+                if (!e.getValue().isObject() && !e.getValue().isNull()) {
+                    throw RequestProblem.badRequest("invalid-request", "prefetch '" + e.getKey() + "' must be a FHIR resource or null");
+                }
+                prefetch.put(e.getKey(), e.getValue());
+            });
+        }
+
+        FhirServerAccess access = null;
+        JsonNode fhirServer = root.get("fhirServer");
+        if (fhirServer != null && !fhirServer.isNull()) {
+            if (!fhirServer.isTextual() || fhirServer.asText().isBlank()) {
+                throw RequestProblem.badRequest("invalid-request", "'fhirServer' must be a URL string");
+            }
+            String token = null;
+            JsonNode auth = root.get("fhirAuthorization");
+            if (auth != null && !auth.isNull()) {
+                if (!auth.isObject()) {
+                    throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization' must be an object");
+                }
+                token = requiredText(auth, "access_token", "fhirAuthorization.access_token");
+                JsonNode type = auth.get("token_type");
+                if (type != null && !"Bearer".equalsIgnoreCase(type.asText())) {
+                    throw RequestProblem.badRequest("invalid-request", "fhirAuthorization.token_type must be Bearer");
+                }
+            }
+            access = new FhirServerAccess(fhirServer.asText(), token);
+        }
+        return new HookRequest(hook, hookInstance, patientId, context, prefetch, access);
+    }
+
+    private static String requiredText(JsonNode node, String field) {
+        return requiredText(node, field, field);
+    }
+
+    private static String requiredText(JsonNode node, String field, String path) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw RequestProblem.badRequest("invalid-request", "'" + path + "' is required");
+        }
+        if (!value.isTextual() || value.asText().isBlank()) {
+            throw RequestProblem.badRequest("invalid-request", "'" + path + "' must be a non-empty string");
+        }
+        return value.asText();
+    }
+}

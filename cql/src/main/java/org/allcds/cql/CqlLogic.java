@@ -1,0 +1,189 @@
+package org.allcds.cql;
+
+import ca.uhn.fhir.context.FhirContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.ZonedDateTime;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.commons.lang3.tuple.Pair;
+import org.cqframework.cql.cql2elm.LibraryManager;
+import org.cqframework.cql.cql2elm.ModelManager;
+import org.cqframework.cql.cql2elm.model.CompiledLibrary;
+import org.cqframework.cql.elm.serializing.jackson.ElmJsonLibraryReader;
+import org.hl7.elm.r1.ExpressionDef;
+import org.hl7.elm.r1.FunctionDef;
+import org.hl7.elm.r1.Library;
+import org.hl7.elm.r1.ParameterDef;
+import org.hl7.elm.r1.VersionedIdentifier;
+import org.opencds.cqf.cql.engine.data.CompositeDataProvider;
+import org.opencds.cqf.cql.engine.data.DataProvider;
+import org.opencds.cqf.cql.engine.execution.CqlEngine;
+import org.opencds.cqf.cql.engine.execution.Environment;
+import org.opencds.cqf.cql.engine.execution.EvaluationResult;
+import org.opencds.cqf.cql.engine.execution.ExpressionResult;
+import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
+import org.opencds.cqf.cql.engine.model.CachingModelResolverDecorator;
+import org.opencds.cqf.cql.engine.model.ModelResolver;
+import org.opencds.cqf.cql.engine.terminology.TerminologyProvider;
+
+/**
+ * The project's CQL, ready to evaluate: ELM compiled at build time, loaded once, shared by every
+ * request. Thread-safe after {@link #load}: each {@link #evaluate} call builds its own engine
+ * (cheap) because an engine's expression cache is only cleared when the patient changes, and
+ * reusing one would hand a second call for the same patient the first call's results.
+ */
+public final class CqlLogic {
+
+    private static final String FHIR_MODEL_URI = "http://hl7.org/fhir";
+
+    private final LibraryManager libraryManager;
+    private final ModelResolver modelResolver;
+    private final ValueSetRepository valueSets;
+    private final TerminologyProvider terminology;
+    private final Map<String, Library> librariesByName;
+
+    private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ValueSetRepository valueSets,
+            Map<String, Library> librariesByName) {
+        this.libraryManager = libraryManager;
+        this.modelResolver = modelResolver;
+        this.valueSets = valueSets;
+        this.terminology = new ValueSetTerminologyProvider(valueSets);
+        this.librariesByName = librariesByName;
+    }
+
+    /**
+     * Loads every ELM library the build produced (classpath {@code elm/}) into the library
+     * manager's compiled-library cache. (ELM offered through a source provider is refused by
+     * 3.29: its version check compares the translator version with the compatibility level, and
+     * its signature check rejects FHIRHelpers.)
+     */
+    public static CqlLogic load(ValueSetRepository valueSets) {
+        LibraryManager libraryManager = new LibraryManager(new ModelManager(), ElmCompiler.compilerOptions());
+        // No source providers: a library missing from the cache fails loudly instead of being
+        // translated from CQL at run time.
+        libraryManager.getLibrarySourceLoader().clearProviders();
+        ElmJsonLibraryReader reader = new ElmJsonLibraryReader();
+        Map<String, Library> byName = new LinkedHashMap<>();
+        for (String file : ClasspathIndex.list("elm")) {
+            try (InputStream in = ClasspathIndex.open("elm/" + file)) {
+                Library library = reader.read(in);
+                // The engine finds definitions by binary search on the name.
+                library.getStatements().getDef().sort(java.util.Comparator.comparing(ExpressionDef::getName));
+                CompiledLibrary compiled = new CompiledLibrary();
+                compiled.setIdentifier(library.getIdentifier());
+                compiled.setLibrary(library);
+                libraryManager.getCompiledLibraries().put(library.getIdentifier(), compiled);
+                byName.put(library.getIdentifier().getId(), library);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read ELM " + file, e);
+            }
+        }
+        for (Library library : byName.values()) {
+            checkValueSetsKnown(library, valueSets);
+        }
+        // One resolver for the process: constructing one builds a new FhirContext (~0.4 s).
+        ModelResolver resolver = new CachingModelResolverDecorator(new R4FhirModelResolver());
+        return new CqlLogic(libraryManager, resolver, valueSets, Collections.unmodifiableMap(byName));
+    }
+
+    private static void checkValueSetsKnown(Library library, ValueSetRepository valueSets) {
+        if (library.getValueSets() == null) {
+            return;
+        }
+        for (var def : library.getValueSets().getDef()) {
+            if (!valueSets.urls().contains(def.getId())) {
+                throw new IllegalStateException("library " + library.getIdentifier().getId() + " declares value set "
+                        + def.getId() + " but no ValueSet file defines it");
+            }
+        }
+    }
+
+    /** The project's libraries (FHIRHelpers excluded). */
+    public Set<String> libraryNames() {
+        Set<String> names = new LinkedHashSet<>(librariesByName.keySet());
+        names.remove("FHIRHelpers");
+        return names;
+    }
+
+    public ValueSetRepository valueSets() {
+        return valueSets;
+    }
+
+    /** The expression definitions (not functions) of a library, in source order. */
+    public Set<String> definitionNames(String libraryName) {
+        Set<String> names = new LinkedHashSet<>();
+        for (ExpressionDef def : library(libraryName).getStatements().getDef()) {
+            if (!(def instanceof FunctionDef) && !"Patient".equals(def.getName())) {
+                names.add(def.getName());
+            }
+        }
+        return names;
+    }
+
+    /** Parameter names of a library with their declared type (e.g. {@code Decimal}). */
+    public Map<String, String> parameters(String libraryName) {
+        Map<String, String> params = new LinkedHashMap<>();
+        Library library = library(libraryName);
+        if (library.getParameters() != null) {
+            for (ParameterDef p : library.getParameters().getDef()) {
+                String type = p.getParameterTypeSpecifier() instanceof org.hl7.elm.r1.NamedTypeSpecifier n
+                        ? n.getName().getLocalPart()
+                        : String.valueOf(p.getResultTypeName() == null ? "?" : p.getResultTypeName().getLocalPart());
+                params.put(p.getName(), type);
+            }
+        }
+        return params;
+    }
+
+    /**
+     * Evaluates the named definitions for one patient.
+     *
+     * @param parameters overrides of the library's parameters (defaults apply to the others)
+     * @param evaluationDateTime what {@code Now()} and {@code Today()} mean
+     * @return definition name -> plain Java value (see {@link CqlValues})
+     */
+    public Map<String, Object> evaluate(String libraryName, Set<String> definitions, PatientRecord record,
+            Map<String, Object> parameters, ZonedDateTime evaluationDateTime) {
+        Library library = library(libraryName);
+        Map<String, DataProvider> providers = Map.of(FHIR_MODEL_URI,
+                new CompositeDataProvider(modelResolver, new RecordRetrieveProvider(record, valueSets)));
+        CqlEngine engine = new CqlEngine(new Environment(libraryManager, providers, terminology),
+                EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
+        EvaluationResult result = engine.evaluate(library.getIdentifier(), definitions,
+                Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime);
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (Map.Entry<String, ExpressionResult> e : result.expressionResults.entrySet()) {
+            values.put(e.getKey(), CqlValues.toPlain(e.getValue().value()));
+        }
+        return values;
+    }
+
+    public Map<String, Object> evaluateAll(String libraryName, PatientRecord record, Map<String, Object> parameters,
+            ZonedDateTime evaluationDateTime) {
+        return evaluate(libraryName, definitionNames(libraryName), record, parameters, evaluationDateTime);
+    }
+
+    private Library library(String name) {
+        Library library = librariesByName.get(name);
+        if (library == null) {
+            throw new IllegalArgumentException("no CQL library named " + name + "; loaded: " + librariesByName.keySet());
+        }
+        return library;
+    }
+
+    /** Convenience for tests and tools: value sets from the classpath, no site extension. */
+    public static CqlLogic loadDefaults() {
+        return load(ValueSetRepository.load(FhirContext.forR4Cached(), null));
+    }
+
+    static List<String> loadedLibraryFiles() {
+        return ClasspathIndex.list("elm");
+    }
+}
