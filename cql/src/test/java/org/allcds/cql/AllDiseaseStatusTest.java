@@ -282,6 +282,33 @@ class AllDiseaseStatusTest {
         }
     }
 
+    @Test
+    void relapseIsTimedFromAchievingRemissionNotFromLaterConfirmingMarrows() {
+        java.time.LocalDate relapse = ago(5);
+        java.time.LocalDate firstCr = relapse.minusMonths(40);
+        TestRecord r = TestRecord.aged(40).bAll(firstCr.minusDays(40));
+        r.remission(firstCr);
+        r.remission(relapse.minusMonths(20)); // end-of-therapy marrow, still in remission
+        r.marrow(30, relapse);
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Computed CR Date")).hasToString(firstCr.toString());
+        assertThat(s.get("Months Since Remission")).isEqualTo(40);
+        assertThat(s.get("Relapse Timing")).isEqualTo("late");
+    }
+
+    @Test
+    void secondRemissionAfterARelapseStartsANewRemissionEpisode() {
+        java.time.LocalDate firstCr = ago(900);
+        TestRecord r = TestRecord.aged(40).bAll(firstCr.minusDays(40));
+        r.remission(firstCr);
+        r.marrow(30, ago(400)); // first relapse
+        r.remission(ago(300)); // second remission
+        r.remission(ago(100)); // confirming marrow
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Computed CR Date")).hasToString(ago(300).toString());
+        assertThat(s.get("Relapse Timing")).isNull();
+    }
+
     @ParameterizedTest(name = "CNS {0} days after the marrow -> {1}")
     @CsvSource({ "30, combined", "31, marrow" })
     void combinedRelapseWindow(int gap, String site) {

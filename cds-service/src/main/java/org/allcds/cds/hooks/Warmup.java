@@ -22,15 +22,17 @@ import org.springframework.stereotype.Component;
 public class Warmup implements ApplicationRunner {
 
     private static final Logger log = LoggerFactory.getLogger(Warmup.class);
-    private static final int ROUNDS = 30;
 
     private final ServiceCatalog catalog;
     private final HookRequestParser parser;
     private final HookHandler handler;
     private final ValueSetRepository valueSets;
     private final ObjectMapper json = new ObjectMapper();
+    private final int rounds;
 
-    public Warmup(ServiceCatalog catalog, HookRequestParser parser, HookHandler handler, ValueSetRepository valueSets) {
+    public Warmup(ServiceCatalog catalog, HookRequestParser parser, HookHandler handler, ValueSetRepository valueSets,
+            @org.springframework.beans.factory.annotation.Value("${all-cds.warmup.rounds:30}") int rounds) {
+        this.rounds = rounds;
         this.catalog = catalog;
         this.parser = parser;
         this.handler = handler;
@@ -42,11 +44,11 @@ public class Warmup implements ApplicationRunner {
         long start = System.nanoTime();
         for (ServiceDefinition service : catalog.all()) {
             byte[] body = json.writeValueAsBytes(syntheticRequest(service));
-            for (int i = 0; i < ROUNDS; i++) {
+            for (int i = 0; i < rounds; i++) {
                 handler.handle(service, parser.parse(body));
             }
         }
-        log.info("warm-up done in {} ms ({} rounds per service); ready", (System.nanoTime() - start) / 1_000_000, ROUNDS);
+        log.info("warm-up done in {} ms ({} rounds per service); ready", (System.nanoTime() - start) / 1_000_000, rounds);
     }
 
     /** A patient with one resource per known code, so every retrieve and code path runs once. */
