@@ -30,7 +30,9 @@ class AllOrderFollowupTest {
         ServiceRequest sr = r.draft(SCT, "49401003");
         Map<String, Object> o = r.orders();
         assertThat(fires(o)).isTrue();
-        assertThat(codes(o)).containsExactly(CBC_PANEL, "5909-7", IMMUNOPHENOTYPE, KARYOTYPE, BCR_ABL, "mrd");
+        assertThat(codes(o)).containsExactly(CBC_PANEL, "5909-7", IMMUNOPHENOTYPE, KARYOTYPE, BCR_ABL);
+        // MRD has only a local code: named in the findings, never a ServiceRequest suggestion
+        assertThat(o.get("Order Companions Findings").toString()).contains("No standard test code exists for: Measurable residual disease");
         assertThat(o.get("Order Companions Evidence").toString()).contains("ServiceRequest/" + sr.getIdElement().getIdPart());
         assertThat(o.get("Order Companions Findings").toString()).contains("bone marrow");
     }
@@ -44,7 +46,9 @@ class AllOrderFollowupTest {
         r.quantity(BLOOD_BLASTS, 0, "%", ago(7)); // smear-based count within 7 days
         r.obs(IMMUNOPHENOTYPE, ago(14));           // within 14 days
         r.coded(LOINC, BCR_ABL, false, ago(15));   // 15 days: outside the window
-        assertThat(codes(r.orders())).containsExactly(BCR_ABL, "mrd");
+        Map<String, Object> o = r.orders();
+        assertThat(codes(o)).containsExactly(BCR_ABL);
+        assertThat(o.get("Order Companions Findings").toString()).contains("Measurable residual disease");
     }
 
     @ParameterizedTest(name = "CBC {0} days ago -> proposed {1}")
