@@ -69,6 +69,7 @@ public final class CqlLogic {
         // No source providers: a library missing from the cache fails loudly instead of being
         // translated from CQL at run time.
         libraryManager.getLibrarySourceLoader().clearProviders();
+        libraryManager.setUcumService(new CachingUcumService(libraryManager.getUcumService()));
         ElmJsonLibraryReader reader = new ElmJsonLibraryReader();
         Map<String, Library> byName = new LinkedHashMap<>();
         for (String file : ClasspathIndex.list("elm")) {
@@ -156,6 +157,7 @@ public final class CqlLogic {
                 new CompositeDataProvider(modelResolver, new RecordRetrieveProvider(record, valueSets)));
         CqlEngine engine = new CqlEngine(new Environment(libraryManager, providers, terminology),
                 EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
+        IdentityFunctionCache.install(engine.getCache());
         EvaluationResult result = engine.evaluate(library.getIdentifier(), definitions,
                 Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime);
         Map<String, Object> values = new LinkedHashMap<>();
