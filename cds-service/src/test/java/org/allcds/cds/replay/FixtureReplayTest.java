@@ -43,10 +43,12 @@ class FixtureReplayTest {
         List<Fixture> fixtures = FixtureCatalog.load();
         assertThat(fixtures).hasSizeGreaterThanOrEqualTo(17);
         return fixtures.stream().map(f -> DynamicTest.dynamicTest(f.scenario(), () -> {
-            JsonNode response = call(f.service(), HookRequests.withPrefetch(f, today));
+            JsonNode request = HookRequests.withPrefetch(f, today);
+            JsonNode response = call(f.service(), request);
             assertThat(CardMatcher.mismatches(f.expectedCards(), response))
                     .as("%s: cards %s", f.scenario(), CardMatcher.actualLabels(response))
                     .isEmpty();
+            CardContract.assertEveryCardFollowsTheContract(request, response);
         }));
     }
 

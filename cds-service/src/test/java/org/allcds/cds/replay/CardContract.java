@@ -1,0 +1,79 @@
+package org.allcds.cds.replay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.HashSet;
+import java.util.Set;
+
+/** The card shape of card-contract.md, checked on every card a test sees. */
+final class CardContract {
+
+    static final Set<String> TOPICS = Set.of("dx-baseline-workup", "dx-induction-response", "dx-relapse-workup",
+            "dx-relapse-characterization", "dx-remission-monitoring", "dx-order-companions", "tx-relapse-review",
+            "tx-refractory-review", "tx-mrd-review", "status-remission", "data-conflict");
+
+    private CardContract() {}
+
+    static void assertEveryCardFollowsTheContract(JsonNode request, JsonNode response) {
+        Set<String> known = referencesIn(request);
+        Set<String> topics = new HashSet<>();
+        assertThat(response.path("cards").isArray()).as("cards array").isTrue();
+        for (JsonNode card : response.path("cards")) {
+            String topic = card.path("source").path("topic").path("code").asText();
+            assertThat(topics.add(topic)).as("one card per topic: %s", topic).isTrue();
+            assertThat(TOPICS).contains(topic);
+            assertThat(card.path("source").path("topic").path("system").asText()).isEqualTo("urn:all-cds:card-topic");
+            assertThat(card.path("source").path("label").asText()).isNotBlank();
+            assertThat(card.path("uuid").asText()).matches("[0-9a-f-]{36}");
+            assertThat(card.path("summary").asText()).isNotBlank().hasSizeLessThan(140);
+            assertThat(card.path("indicator").asText()).isIn("info", "warning", "critical");
+            assertThat(card.path("detail").asText()).as("%s detail", topic).contains("**Evidence**");
+            JsonNode ext = card.path("extension").path("all-cds");
+            assertThat(ext.path("evidence").isArray() && !ext.path("evidence").isEmpty()).as("%s evidence", topic).isTrue();
+            for (JsonNode ref : ext.path("evidence")) {
+                assertThat(known).as("%s evidence names a resource of the request", topic).contains(ref.asText());
+            }
+            if (topic.startsWith("tx-")) {
+                assertThat(ext.path("treatmentOptions").isArray() && !ext.path("treatmentOptions").isEmpty())
+                        .as("%s options", topic).isTrue();
+                assertThat(ext.path("treatmentOptions").toString()).contains("clinical-trial");
+            }
+            if (topic.equals("tx-relapse-review")) {
+                assertThat(ext.path("relapseSite").asText()).isIn("marrow", "cns", "combined");
+                assertThat(ext.path("relapseTiming").asText()).isIn("early", "late", "unknown");
+                assertThat(ext.has("monthsSinceRemission")).isTrue();
+            }
+            for (JsonNode suggestion : card.path("suggestions")) {
+                assertThat(topic).startsWith("dx-");
+                assertThat(suggestion.path("label").asText()).isNotBlank();
+                JsonNode action = suggestion.path("actions").path(0);
+                assertThat(action.path("type").asText()).isEqualTo("create");
+                JsonNode sr = action.path("resource");
+                assertThat(sr.path("resourceType").asText()).isEqualTo("ServiceRequest");
+                assertThat(sr.path("code").path("coding").path(0).path("system").asText())
+                        .isIn("http://loinc.org", "http://snomed.info/sct");
+                assertThat(sr.path("subject").path("reference").asText())
+                        .isEqualTo("Patient/" + request.path("context").path("patientId").asText());
+            }
+        }
+    }
+
+    /** Every {@code Type/id} present in the request (prefetch and context). */
+    static Set<String> referencesIn(JsonNode request) {
+        Set<String> refs = new HashSet<>();
+        collect(request, refs);
+        return refs;
+    }
+
+    private static void collect(JsonNode node, Set<String> refs) {
+        if (node.isObject()) {
+            if (node.has("resourceType") && node.has("id")) {
+                refs.add(node.get("resourceType").asText() + "/" + node.get("id").asText());
+            }
+            node.elements().forEachRemaining(child -> collect(child, refs));
+        } else if (node.isArray()) {
+            node.elements().forEachRemaining(child -> collect(child, refs));
+        }
+    }
+}
