@@ -57,6 +57,9 @@ final class CachingUcumService implements UcumService {
             return linear ? new Factor(one, null) : NOT_LINEAR;
         } catch (UcumException e) {
             return new Factor(null, e);
+        } catch (RuntimeException | AssertionError e) {
+            // UCUM Essence asserts on some malformed units (an empty code): a refusal like any other.
+            return new Factor(null, new UcumException("unit '" + sourceUnit + "' cannot be converted to '" + destUnit + "'"));
         }
     }
 

@@ -222,6 +222,38 @@ class AllDiseaseStatusTest {
     }
 
     @Test
+    void marrowDatedInTheFutureIsNotARelapseButAConflict() {
+        TestRecord r = inRemission(40);
+        Observation future = r.marrow(30, TODAY.plusDays(200));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Relapse Review")).isFalse();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Evidence")).contains("Observation/" + future.getIdElement().getIdPart());
+        assertThat(list(s, "Data Conflict Findings").toString()).contains("dated in the future");
+    }
+
+    @Test
+    void resultDatedOnlyToTheMonthIsNotUsedButReported() {
+        TestRecord r = inRemission(40);
+        Observation partial = r.marrow(30, ago(5));
+        partial.setEffective(new org.hl7.fhir.r4.model.DateTimeType(TODAY.toString().substring(0, 7)));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Relapse Review")).isFalse();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Findings").toString()).contains("not dated to the day");
+    }
+
+    @Test
+    void emptyUnitCodeIsUnreadableNotAnError() {
+        TestRecord r = inRemission(40);
+        Observation plt = r.quantity(PLT, 150, "10*9/L", ago(3));
+        ((org.hl7.fhir.r4.model.Quantity) plt.getValue()).setCode("").setUnit("");
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Evidence")).contains("Observation/" + plt.getIdElement().getIdPart());
+    }
+
+    @Test
     void impossibleValueIsAConflict() {
         TestRecord r = TestRecord.aged(30).all(ago(200));
         r.marrow(140, ago(20));

@@ -9,12 +9,15 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.jackson.Jackson2ObjectMapperBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.web.servlet.config.annotation.CorsRegistry;
-import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.core.Ordered;
+import org.springframework.web.cors.CorsConfiguration;
+import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
+import org.springframework.web.filter.CorsFilter;
 
 /** HTTP concerns: CORS for browser-based EHRs and the CDS Hooks Sandbox, FHIR resources inside card JSON. */
 @Configuration(proxyBeanMethods = false)
-public class WebConfig implements WebMvcConfigurer {
+public class WebConfig {
 
     private final List<String> allowedOrigins;
 
@@ -22,19 +25,24 @@ public class WebConfig implements WebMvcConfigurer {
         this.allowedOrigins = allowedOrigins;
     }
 
-    @Override
-    public void addCorsMappings(CorsRegistry registry) {
-        // CDS Hooks: services must allow cross-origin calls (the Sandbox calls from the browser).
-        registry.addMapping("/cds-services/**")
-                .allowedOriginPatterns(allowedOrigins.toArray(String[]::new))
-                .allowedMethods("GET", "POST", "OPTIONS")
-                .allowedHeaders("Authorization", "Content-Type", "Accept")
-                .maxAge(3600);
-        registry.addMapping("/cds-services")
-                .allowedOriginPatterns(allowedOrigins.toArray(String[]::new))
-                .allowedMethods("GET", "OPTIONS")
-                .allowedHeaders("Authorization", "Content-Type", "Accept")
-                .maxAge(3600);
+    /**
+     * CDS Hooks: services must allow cross-origin calls (the Sandbox calls from the browser). A
+     * servlet filter ahead of authentication, so a 401 still carries CORS headers and a browser
+     * client sees the 401 rather than an opaque CORS failure; preflights never need a token.
+     */
+    @Bean
+    public FilterRegistrationBean<CorsFilter> corsFilter() {
+        CorsConfiguration cors = new CorsConfiguration();
+        cors.setAllowedOriginPatterns(allowedOrigins);
+        cors.setAllowedMethods(List.of("GET", "POST", "OPTIONS"));
+        cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "Accept"));
+        cors.setMaxAge(3600L);
+        UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
+        source.registerCorsConfiguration("/cds-services", cors);
+        source.registerCorsConfiguration("/cds-services/**", cors);
+        FilterRegistrationBean<CorsFilter> registration = new FilterRegistrationBean<>(new CorsFilter(source));
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
+        return registration;
     }
 
     /** Suggestion actions carry HAPI resources; HAPI serializes them as FHIR JSON. */

@@ -30,11 +30,12 @@ public class CqlEvaluationService {
     private final EvaluationSettings settings;
     private final Map<String, Object> parameterValues;
 
-    public CqlEvaluationService(ValueSetRepository valueSets, EvaluationSettings settings, Clock clock) {
+    public CqlEvaluationService(ValueSetRepository valueSets, ca.uhn.fhir.context.FhirContext fhirContext,
+            EvaluationSettings settings, Clock clock) {
         long start = System.nanoTime();
         this.settings = settings;
         this.clock = clock;
-        this.logic = CqlLogic.load(valueSets);
+        this.logic = CqlLogic.load(valueSets, fhirContext);
         this.parameterValues = resolveParameters(settings.parameters());
         log.info("CQL logic loaded in {} ms; parameter overrides: {}", (System.nanoTime() - start) / 1_000_000,
                 parameterValues.isEmpty() ? "none" : parameterValues);

@@ -96,6 +96,7 @@ public class PatientDataService {
                         throw RequestProblem.badRequest("prefetch-wrong-patient", "prefetch '" + key.getKey()
                                 + "' is Patient/" + p.getIdElement().getIdPart() + " but context.patientId is " + patientId);
                     }
+                    requireDayPrecisionBirthDate(p);
                     patient = p;
                     continue;
                 }
@@ -185,6 +186,14 @@ public class PatientDataService {
     @SuppressWarnings("unchecked")
     private Class<? extends Resource> resourceClass(String type) {
         return (Class<? extends Resource>) fhirContext.getResourceDefinition(type).getImplementingClass();
+    }
+
+    /** FHIR {@code date} has no time part; HAPI's lenient parser lets "2000-01-01T10:00:00Z" through. */
+    private static void requireDayPrecisionBirthDate(Patient p) {
+        if (p.hasBirthDateElement() && p.getBirthDateElement().getPrecision() != null
+                && p.getBirthDateElement().getPrecision().ordinal() > ca.uhn.fhir.model.api.TemporalPrecisionEnum.DAY.ordinal()) {
+            throw RequestProblem.badRequest("invalid-resource", "Patient.birthDate is a FHIR date: it has no time part");
+        }
     }
 
     /** Ids as the EHR knows them: HAPI may have put a fullUrl or a versioned URL there. */

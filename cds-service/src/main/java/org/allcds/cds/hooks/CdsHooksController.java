@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.util.Map;
 import java.util.Set;
 import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cds.security.CdsHooksAuthFilter;
 import org.allcds.cds.services.ServiceCatalog;
 import org.allcds.cds.services.ServiceDefinition;
 import org.slf4j.Logger;
@@ -20,6 +21,7 @@ import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 
 /** The CDS Hooks 2.0 HTTP surface: discovery, hook calls, feedback. */
@@ -56,10 +58,11 @@ public class CdsHooksController {
 
     @PostMapping(path = "/cds-services/{id}", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
-    public CdsServiceResponseJson hook(@PathVariable("id") String id, HttpServletRequest http) {
+    public CdsServiceResponseJson hook(@PathVariable("id") String id, HttpServletRequest http,
+            @RequestAttribute(name = CdsHooksAuthFilter.ISSUER_ATTRIBUTE, required = false) String issuer) {
         ServiceDefinition service = service(id);
         HookRequest request = parser.parse(body(http));
-        return handler.handle(service, request);
+        return handler.handle(service, request, issuer);
     }
 
     @PostMapping(path = "/cds-services/{id}/feedback", consumes = MediaType.APPLICATION_JSON_VALUE,

@@ -9,6 +9,7 @@ import org.allcds.cds.cards.CardFactory;
 import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cds.security.CallerContext;
 import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.PatientRecord;
 import org.hl7.fhir.r4.model.Resource;
@@ -29,6 +30,18 @@ public class HookHandler {
     }
 
     public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request) {
+        return handle(service, request, null);
+    }
+
+    /**
+     * @param issuer the caller's {@code iss} as verified by the authentication filter; {@code null} when
+     *               no token was verified (auth off, warm-up). The fhirServer guard decides with it.
+     */
+    public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request, String issuer) {
+        return CallerContext.callAs(issuer, () -> handleAs(service, request));
+    }
+
+    private CdsServiceResponseJson handleAs(ServiceDefinition service, HookRequest request) {
         if (!service.hook().equals(request.hook())) {
             throw RequestProblem.badRequest("wrong-hook", "service '" + service.id() + "' answers hook '" + service.hook()
                     + "', not '" + request.hook() + "'");

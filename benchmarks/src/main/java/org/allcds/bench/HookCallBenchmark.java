@@ -1,0 +1,94 @@
+package org.allcds.bench;
+
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardJson;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.allcds.cds.hooks.HookRequest;
+import org.allcds.cql.PatientRecord;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The steps of one {@code all-disease-status} call on a generated long-treated patient of N resources.
+ * Each step is measured on the previous step's output, prepared once per trial:
+ * parse (bytes -> HookRequest), data (HookRequest -> PatientRecord, HAPI parse and checks),
+ * cql (PatientRecord -> results of the definitions the cards use), cards (results -> cards),
+ * whole (bytes -> JSON answer bytes: parse + HookHandler.handle + Jackson write, as the controller does).
+ * SampleTime: every call is timed, so p50/p99 come from the histogram.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 5)
+@Measurement(iterations = 5, time = 5)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+public class HookCallBenchmark {
+
+    @Param({"30", "300", "3000", "10000"})
+    public int n;
+
+    private ServiceHarness harness;
+    private byte[] body;
+    private HookRequest request;
+    private PatientRecord record;
+    private Set<String> definitions;
+    private Map<String, Object> results;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        harness = new ServiceHarness();
+        body = LongTreatedPatient.requestBytes(n, LocalDate.now());
+        request = harness.parser.parse(body);
+        record = harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of());
+        definitions = harness.cards.definitionsUsed(harness.service);
+        results = harness.evaluation.evaluate(harness.service.library(), definitions, record);
+        List<CdsServiceResponseCardJson> built = harness.cards.build(harness.service, results, request.patientId());
+        if (built.stream().noneMatch(c -> c.getSummary().contains("relapse"))) {
+            throw new IllegalStateException("N=" + n + ": no relapse card; the generated patient is not the one intended");
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        harness.close();
+    }
+
+    @Benchmark
+    public HookRequest parse() {
+        return harness.parser.parse(body);
+    }
+
+    @Benchmark
+    public PatientRecord data() {
+        return harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of());
+    }
+
+    @Benchmark
+    public Map<String, Object> cql() {
+        return harness.evaluation.evaluate(harness.service.library(), definitions, record);
+    }
+
+    @Benchmark
+    public List<CdsServiceResponseCardJson> cards() {
+        return harness.cards.build(harness.service, results, request.patientId());
+    }
+
+    @Benchmark
+    public byte[] whole() throws Exception {
+        return harness.call(body);
+    }
+}

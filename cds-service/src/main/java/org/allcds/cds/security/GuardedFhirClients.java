@@ -1,0 +1,70 @@
+package org.allcds.cds.security;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
+import ca.uhn.fhir.rest.client.apache.ApacheRestfulClientFactory;
+import jakarta.annotation.PreDestroy;
+import java.io.IOException;
+import org.allcds.cds.fhirdata.FhirServerSettings;
+import org.apache.http.client.config.RequestConfig;
+import org.apache.http.impl.client.CloseableHttpClient;
+import org.apache.http.impl.client.HttpClientBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * HAPI clients for EHR FHIR servers on an HTTP client built for calling URLs a request names:
+ * <ul>
+ *   <li>no redirects: Apache's client would copy the {@code Authorization} header to the redirect
+ *       target (another host), and the target would escape the fhirServer guard;</li>
+ *   <li>every resolved address re-checked at connect time ({@link FhirServerGuard#dnsResolver()});</li>
+ *   <li>bounded response bodies ({@link ResponseSizeLimit}), connect/read/pool timeouts;</li>
+ *   <li>no cookies, no system proxy settings, no retries, no capability-statement round trip.</li>
+ * </ul>
+ *
+ * <p>The factory is installed on the shared {@link FhirContext}: HAPI builds each request's HTTP client
+ * from {@code FhirContext.getRestfulClientFactory()}, not from the factory that made the generic client,
+ * so a factory that is not the context's own would be silently bypassed (redirects followed, no limits).
+ */
+@Component
+public class GuardedFhirClients {
+
+    private final CloseableHttpClient httpClient;
+    private final ApacheRestfulClientFactory factory;
+
+    public GuardedFhirClients(FhirContext fhirContext, FhirServerSettings settings, FhirServerGuard guard) {
+        int connect = (int) settings.connectTimeout().toMillis();
+        int read = (int) settings.readTimeout().toMillis();
+        RequestConfig config = RequestConfig.custom()
+                .setConnectTimeout(connect)
+                .setConnectionRequestTimeout(connect)
+                .setSocketTimeout(read)
+                .setRedirectsEnabled(false)
+                .build();
+        this.httpClient = HttpClientBuilder.create()
+                .setDefaultRequestConfig(config)
+                .disableRedirectHandling()
+                .disableCookieManagement()
+                .disableAuthCaching()
+                .disableAutomaticRetries()
+                .setDnsResolver(guard.dnsResolver())
+                .addInterceptorLast(new ResponseSizeLimit(guard.policy().maxResponseBytes()))
+                .setMaxConnTotal(50)
+                .setMaxConnPerRoute(10)
+                .build();
+        this.factory = new ApacheRestfulClientFactory(fhirContext);
+        factory.setServerValidationMode(ServerValidationModeEnum.NEVER);
+        factory.setHttpClient(httpClient);
+        fhirContext.setRestfulClientFactory(factory);
+    }
+
+    /** A HAPI client for {@code baseUrl}; call {@link FhirServerGuard#check} first. */
+    public IGenericClient newClient(String baseUrl) {
+        return factory.newGenericClient(baseUrl);
+    }
+
+    @PreDestroy
+    void close() throws IOException {
+        httpClient.close();
+    }
+}
