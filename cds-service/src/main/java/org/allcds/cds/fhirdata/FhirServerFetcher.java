@@ -8,7 +8,6 @@ import ca.uhn.fhir.rest.server.exceptions.BaseServerResponseException;
 import java.util.ArrayList;
 import java.util.List;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cds.security.CallerContext;
 import org.allcds.cds.security.FhirServerGuard;
 import org.allcds.cds.security.GuardedFhirClients;
 import org.allcds.cds.security.ResponseSizeLimit;
@@ -113,7 +112,7 @@ public class FhirServerFetcher {
     }
 
     private IGenericClient client(FhirServerAccess access) {
-        guard.check(access.baseUrl(), CallerContext.issuer()); // before any connection: 400 fhir-server-not-allowed
+        guard.check(access.baseUrl(), access.issuer()); // before any connection: 400 fhir-server-not-allowed
         IGenericClient client = clients.newClient(normalizedBase(access));
         if (access.accessToken() != null) {
             client.registerInterceptor(new BearerTokenAuthInterceptor(access.accessToken()));

@@ -9,7 +9,7 @@ import org.allcds.cds.cards.CardFactory;
 import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cds.security.CallerContext;
+import org.allcds.cds.fhirdata.FhirServerAccess;
 import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.PatientRecord;
 import org.hl7.fhir.r4.model.Resource;
@@ -38,16 +38,13 @@ public class HookHandler {
      *               no token was verified (auth off, warm-up). The fhirServer guard decides with it.
      */
     public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request, String issuer) {
-        return CallerContext.callAs(issuer, () -> handleAs(service, request));
-    }
-
-    private CdsServiceResponseJson handleAs(ServiceDefinition service, HookRequest request) {
         if (!service.hook().equals(request.hook())) {
             throw RequestProblem.badRequest("wrong-hook", "service '" + service.id() + "' answers hook '" + service.hook()
                     + "', not '" + request.hook() + "'");
         }
         List<Resource> contextResources = contextResources(service, request.context());
-        PatientRecord record = data.load(service, request.patientId(), request.prefetch(), request.fhirServer(), contextResources);
+        FhirServerAccess access = request.fhirServer() == null ? null : request.fhirServer().onBehalfOf(issuer);
+        PatientRecord record = data.load(service, request.patientId(), request.prefetch(), access, contextResources);
         Set<String> definitions = cards.definitionsUsed(service);
         Map<String, Object> results = evaluation.evaluate(service.library(), definitions, record);
         CdsServiceResponseJson response = new CdsServiceResponseJson();
