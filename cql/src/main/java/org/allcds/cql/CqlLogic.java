@@ -9,7 +9,6 @@ import java.util.Collections;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.commons.lang3.tuple.Pair;
@@ -195,9 +194,5 @@ public final class CqlLogic {
     /** Convenience for tests and tools: value sets from the classpath, no site extension. */
     public static CqlLogic loadDefaults() {
         return load(ValueSetRepository.load(FhirContext.forR4Cached(), null));
-    }
-
-    static List<String> loadedLibraryFiles() {
-        return ClasspathIndex.list("elm");
     }
 }

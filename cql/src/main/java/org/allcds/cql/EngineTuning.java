@@ -49,10 +49,6 @@ final class EngineTuning {
         }
     }
 
-    static boolean active() {
-        return FUNCTION_CACHE != null && EVALUATED_RESOURCES != null;
-    }
-
     private static Field field(Class<?> owner, String name) {
         try {
             Field f = owner.getDeclaredField(name);

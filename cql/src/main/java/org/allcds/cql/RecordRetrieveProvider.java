@@ -39,11 +39,10 @@ final class RecordRetrieveProvider implements RetrieveProvider {
         if (codePath == null || (codes == null && valueSet == null)) {
             return new ArrayList<>(candidates);
         }
-        Set<String> wanted = new HashSet<>();
-        if (valueSet != null) {
-            wanted.addAll(valueSets.members(valueSet).keySet());
-        }
+        // The value set's own key set when that is all there is: no copy per retrieve.
+        Set<String> wanted = valueSet != null ? valueSets.members(valueSet).keySet() : Set.of();
         if (codes != null) {
+            wanted = new HashSet<>(wanted);
             for (Code c : codes) {
                 wanted.add(ValueSetRepository.key(c.getSystem(), c.getCode()));
             }

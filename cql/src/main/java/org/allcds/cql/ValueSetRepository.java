@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -120,9 +119,5 @@ public final class ValueSetRepository {
 
     public List<Member> allMembers() {
         return membersByUrl.values().stream().flatMap(m -> m.values().stream()).distinct().toList();
-    }
-
-    static Set<String> keys(Map<String, Member> members) {
-        return new LinkedHashSet<>(members.keySet());
     }
 }

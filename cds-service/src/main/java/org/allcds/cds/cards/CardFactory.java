@@ -35,13 +35,18 @@ public class CardFactory {
     private static final int MAX_SUMMARY = 139;
 
     private final CardSettings settings;
+    private final Map<String, Set<String>> definitionsByService = new java.util.concurrent.ConcurrentHashMap<>();
 
     public CardFactory(CardSettings settings) {
         this.settings = settings;
     }
 
-    /** Every CQL definition the service's cards read, so only those are evaluated. */
+    /** Every CQL definition the service's cards read, so only those are evaluated (worked out once per service). */
     public Set<String> definitionsUsed(ServiceDefinition service) {
+        return definitionsByService.computeIfAbsent(service.id(), id -> collectDefinitions(service));
+    }
+
+    private static Set<String> collectDefinitions(ServiceDefinition service) {
         Set<String> names = new LinkedHashSet<>();
         if (service.gate() != null) {
             names.add(service.gate());
@@ -59,7 +64,7 @@ public class CardFactory {
                 names.add(m.group(1));
             }
         }
-        return names;
+        return java.util.Collections.unmodifiableSet(names);
     }
 
     public List<CdsServiceResponseCardJson> build(ServiceDefinition service, Map<String, Object> results, String patientId) {

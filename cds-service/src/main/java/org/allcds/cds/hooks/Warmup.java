@@ -72,11 +72,6 @@ public class Warmup implements ApplicationRunner {
             context.putArray("selections");
             context.set("draftOrders", bundle(members.subList(0, Math.min(3, members.size())), "ServiceRequest", patientId, date));
         }
-        service.prefetch().keySet().forEach(k -> {
-            if (!prefetch.has(k)) {
-                prefetch.putNull(k);
-            }
-        });
         prefetch.retain(service.prefetch().keySet());
         return root;
     }
