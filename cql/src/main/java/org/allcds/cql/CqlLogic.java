@@ -24,10 +24,8 @@ import org.hl7.elm.r1.VersionedIdentifier;
 import org.opencds.cqf.cql.engine.data.CompositeDataProvider;
 import org.opencds.cqf.cql.engine.data.DataProvider;
 import org.opencds.cqf.cql.engine.execution.CqlEngine;
-import org.opencds.cqf.cql.engine.execution.Environment;
 import org.opencds.cqf.cql.engine.execution.EvaluationResult;
 import org.opencds.cqf.cql.engine.execution.ExpressionResult;
-import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
 import org.opencds.cqf.cql.engine.model.CachingModelResolverDecorator;
 import org.opencds.cqf.cql.engine.model.ModelResolver;
 import org.opencds.cqf.cql.engine.terminology.TerminologyProvider;
@@ -47,6 +45,8 @@ public final class CqlLogic {
     private final ValueSetRepository valueSets;
     private final TerminologyProvider terminology;
     private final Map<String, Library> librariesByName;
+    private final EngineTuning.SharedFunctionCache functionResolutions = new EngineTuning.SharedFunctionCache();
+    private final RecordEnvironment.LoadedLibraries loadedLibraries = new RecordEnvironment.LoadedLibraries();
 
     private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ValueSetRepository valueSets,
             Map<String, Library> librariesByName) {
@@ -94,7 +94,7 @@ public final class CqlLogic {
             checkValueSetsKnown(library, valueSets);
         }
         // One resolver for the process, on the shared FhirContext (its default constructor builds a new one).
-        ModelResolver resolver = new CachingModelResolverDecorator(new SharedContextR4ModelResolver(fhirContext));
+        ModelResolver resolver = new CachingModelResolverDecorator(new FastR4ModelResolver(fhirContext));
         return new CqlLogic(libraryManager, resolver, valueSets, Collections.unmodifiableMap(byName));
     }
 
@@ -159,9 +159,9 @@ public final class CqlLogic {
         Library library = library(libraryName);
         Map<String, DataProvider> providers = Map.of(FHIR_MODEL_URI,
                 new CompositeDataProvider(modelResolver, new RecordRetrieveProvider(record, valueSets)));
-        CqlEngine engine = new CqlEngine(new Environment(libraryManager, providers, terminology),
+        CqlEngine engine = new CqlEngine(new RecordEnvironment(libraryManager, providers, terminology, loadedLibraries),
                 EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
-        EngineTuning.apply(engine.getState(), engine.getCache());
+        EngineTuning.apply(engine.getState(), engine.getCache(), functionResolutions);
         EvaluationResult result = engine.evaluate(library.getIdentifier(), definitions,
                 Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime);
         Map<String, Object> values = new LinkedHashMap<>();
@@ -182,13 +182,6 @@ public final class CqlLogic {
             throw new IllegalArgumentException("no CQL library named " + name + "; loaded: " + librariesByName.keySet());
         }
         return library;
-    }
-
-    /** R4FhirModelResolver's FhirContext constructor is protected; this only opens it. */
-    private static final class SharedContextR4ModelResolver extends R4FhirModelResolver {
-        SharedContextR4ModelResolver(FhirContext fhirContext) {
-            super(fhirContext);
-        }
     }
 
     /** Convenience for tests and tools: value sets from the classpath, no site extension. */

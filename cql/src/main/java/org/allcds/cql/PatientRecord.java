@@ -25,8 +25,8 @@ public final class PatientRecord {
 
     private final Patient patient;
     private final Map<String, List<Resource>> byType;
-    /** Coding keys ({@code system|code}) per resource, per code path, computed on first retrieve. */
-    private final Map<String, Map<Resource, Set<String>>> codingKeysByPath = new ConcurrentHashMap<>();
+    /** Per type, per code path: coding key ({@code system|code}) -> positions in {@link #ofType}, built on first retrieve. */
+    private final Map<String, Map<String, Map<String, int[]>>> codeIndex = new ConcurrentHashMap<>();
 
     private PatientRecord(Patient patient, Map<String, List<Resource>> byType) {
         this.patient = patient;
@@ -59,18 +59,69 @@ public final class PatientRecord {
         return 1 + byType.values().stream().mapToInt(List::size).sum();
     }
 
-    Set<String> codingKeys(Resource resource, String codePath) {
-        Map<Resource, Set<String>> index = codingKeysByPath.computeIfAbsent(
-                resource.fhirType() + "." + codePath, k -> new ConcurrentHashMap<>());
-        return index.computeIfAbsent(resource, r -> extractCodingKeys(r, codePath));
+    /**
+     * The resources of a type having any of the coding keys at the code path, in record order. One
+     * index per (type, path) per record, so a retrieve costs what it returns, not the record's size.
+     */
+    List<Resource> withAnyCode(String fhirType, String codePath, Set<String> keys) {
+        List<Resource> all = ofType(fhirType);
+        if (all.isEmpty() || keys.isEmpty()) {
+            return List.of();
+        }
+        Map<String, int[]> index = codeIndex.computeIfAbsent(fhirType, t -> new ConcurrentHashMap<>())
+                .computeIfAbsent(codePath, p -> buildIndex(all, p));
+        int[] single = null;
+        java.util.BitSet many = null;
+        for (String key : keys) {
+            int[] positions = index.get(key);
+            if (positions == null) {
+                continue;
+            }
+            if (single == null && many == null) {
+                single = positions;
+            } else {
+                if (many == null) {
+                    many = new java.util.BitSet(all.size());
+                    for (int i : single) {
+                        many.set(i);
+                    }
+                }
+                for (int i : positions) {
+                    many.set(i);
+                }
+            }
+        }
+        List<Resource> matches = new ArrayList<>();
+        if (many != null) {
+            for (int i = many.nextSetBit(0); i >= 0; i = many.nextSetBit(i + 1)) {
+                matches.add(all.get(i));
+            }
+        } else if (single != null) {
+            for (int i : single) {
+                matches.add(all.get(i));
+            }
+        }
+        return matches;
     }
 
-    private static Set<String> extractCodingKeys(Resource resource, String codePath) {
+    private static Map<String, int[]> buildIndex(List<Resource> resources, String codePath) {
+        Map<String, List<Integer>> positions = new java.util.HashMap<>();
+        for (int i = 0; i < resources.size(); i++) {
+            for (String key : codingKeys(resources.get(i), codePath)) {
+                positions.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+            }
+        }
+        Map<String, int[]> index = new java.util.HashMap<>();
+        positions.forEach((key, list) -> index.put(key, list.stream().mapToInt(Integer::intValue).toArray()));
+        return index;
+    }
+
+    private static Set<String> codingKeys(Resource resource, String codePath) {
         Property property = resource.getNamedProperty(codePath);
         if (property == null) {
             return Set.of();
         }
-        java.util.HashSet<String> keys = new java.util.HashSet<>();
+        java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>();
         for (Base value : property.getValues()) {
             if (value instanceof CodeableConcept cc) {
                 for (Coding c : cc.getCoding()) {

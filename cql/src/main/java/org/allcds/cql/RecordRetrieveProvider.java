@@ -47,15 +47,6 @@ final class RecordRetrieveProvider implements RetrieveProvider {
                 wanted.add(ValueSetRepository.key(c.getSystem(), c.getCode()));
             }
         }
-        List<Object> matches = new ArrayList<>();
-        for (Resource r : candidates) {
-            for (String key : record.codingKeys(r, codePath)) {
-                if (wanted.contains(key)) {
-                    matches.add(r);
-                    break;
-                }
-            }
-        }
-        return matches;
+        return new ArrayList<>(record.withAnyCode(dataType, codePath, wanted));
     }
 }
