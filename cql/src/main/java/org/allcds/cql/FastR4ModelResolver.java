@@ -49,7 +49,9 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
         if (target instanceof IBase base && !(target instanceof IPrimitiveType<?>)
                 && !(target instanceof Resource r && r.fhirType().equals(path))) {
             PropertyReader reader = readers.get(target.getClass()).computeIfAbsent(path, p -> readerFor(base, p));
-            return reader.read(base);
+            if (reader != PropertyReader.STOCK) {
+                return reader.read(base);
+            }
         }
         return super.resolveProperty(target, path);
     }
@@ -64,9 +66,13 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
             return PropertyReader.NONE;
         }
         // A choice read by a typed name (valueQuantity) answers only when the value is of that type.
-        String requiredSimpleName = child instanceof RuntimeChildChoiceDefinition && !child.getElementName().equalsIgnoreCase(path)
-                ? child.getChildByName(path).getImplementingClass().getSimpleName()
-                : null;
+        String requiredSimpleName = null;
+        if (child instanceof RuntimeChildChoiceDefinition && !child.getElementName().equalsIgnoreCase(path)) {
+            if (!child.getValidChildNames().contains(path)) {
+                return PropertyReader.STOCK; // a mere prefix of the choice's name ("val"): the stock code decides
+            }
+            requiredSimpleName = child.getChildByName(path).getImplementingClass().getSimpleName();
+        }
         return new PropertyReader(child, child instanceof RuntimeChildPrimitiveDatatypeDefinition, requiredSimpleName,
                 child.getMax() < 1);
     }
@@ -80,6 +86,8 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
             boolean many) {
 
         static final PropertyReader NONE = new PropertyReader(null, false, null, false);
+        /** Not cacheable: read with the stock resolver every time. */
+        static final PropertyReader STOCK = new PropertyReader(null, false, null, false);
 
         Object read(IBase base) {
             if (child == null) {
