@@ -45,6 +45,9 @@ wait_ready() { # url, pid, timeout s -> prints ms to ready or fails
   echo "not ready in $4 s" >&2; return 1
 }
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
+# The cards' summaries for the request, one line each: both services must reach the same decision.
+summaries() { curl -sf -X POST -H 'Content-Type: application/json' --data-binary "@$out/request-$N.json" "$1" \
+  | grep -o '"summary" *: *"[^"]*"' | sed 's/^"summary" *: *//' | sort | sed 's/^/  card: /'; }
 
 echo "== ours: all-cds-service on 127.0.0.1:$PORT (demo profile, auth off), N=$N, ${SECONDS_PER_LEVEL}s per level"
 start=$(ms)
@@ -54,6 +57,7 @@ spid=$!
 trap 'kill $spid 2>/dev/null || true; [[ -n "${ppid:-}" ]] && kill $ppid 2>/dev/null || true' EXIT
 ready=$(wait_ready "http://127.0.0.1:$PORT/actuator/health" $spid "$start" 180)
 echo "ours: ready (GET /actuator/health 200) $ready ms after launch; $(grep -o 'Started .* in [0-9.]* seconds[^)]*)' "$out/service.log" | head -1)"
+summaries "http://127.0.0.1:$PORT/cds-services/all-disease-status"
 java -cp "$CP" org.allcds.bench.LoadGenerator run "http://127.0.0.1:$PORT/cds-services/all-disease-status" \
      "$out/request-$N.json" ours "$out/ours.tsv" "$LEVELS" "$SECONDS_PER_LEVEL" "$MAX_CALLS"
 echo "ours: RSS $(rss_mb $spid) MB; heap after the run (jcmd GC.heap_info):"
@@ -71,6 +75,7 @@ start=$(ms)
 ppid=$!
 ready=$(wait_ready "http://127.0.0.1:$PEER_PORT/cds-services" $ppid "$start" 300)
 echo "peer: ready (GET /cds-services 200) $ready ms after launch"
+summaries "http://127.0.0.1:$PEER_PORT/cds-services/all-disease-status"
 java -cp "$CP" org.allcds.bench.LoadGenerator run "http://127.0.0.1:$PEER_PORT/cds-services/all-disease-status" \
      "$out/request-$N.json" peer "$out/peer.tsv" "$LEVELS" "$SECONDS_PER_LEVEL" "$MAX_CALLS"
 echo "peer: RSS $(rss_mb $ppid) MB (node; no jcmd)"
