@@ -188,6 +188,45 @@ class AllDiseaseStatusTest {
         assertThat(r.common().get("Computed CR Date")).isEqualTo(cr ? ago(50).toString() : null);
     }
 
+    @ParameterizedTest(name = "CBC {0} days before the marrow -> CR {1}")
+    @CsvSource({ "14, true", "15, false" })
+    void cbcBeforeTheMarrowCountsToo(int gap, boolean cr) {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        r.marrow(1.0, ago(50));
+        r.normalCbc(ago(50 + gap));
+        assertThat(r.common().get("Computed CR Date")).isEqualTo(cr ? ago(50).toString() : null);
+    }
+
+    @Test
+    void theCountNearestTheMarrowDecides() {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        r.marrow(1.0, ago(50));
+        r.normalCbc(ago(52));                   // 2 days before: normal
+        r.quantity(ANC, 0.5, "10*9/L", ago(40)); // 10 days after: low, but farther
+        assertThat(r.common().get("Computed CR Date")).isEqualTo(ago(50).toString());
+
+        TestRecord q = TestRecord.aged(30).all(ago(200));
+        q.marrow(1.0, ago(50));
+        q.normalCbc(ago(60));                   // 10 days before: normal, but farther
+        q.quantity(ANC, 0.5, "10*9/L", ago(49)); // 1 day after: low
+        assertThat(q.common().get("Computed CR Date")).isNull();
+    }
+
+    @Test
+    void equidistantCountsTheEarlierDecides() {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        r.marrow(1.0, ago(50));
+        r.quantity(ANC, 0.5, "10*9/L", ago(53)); // 3 days before: low
+        r.normalCbc(ago(47));                   // 3 days after: normal
+        assertThat(r.common().get("Computed CR Date")).isNull();
+
+        TestRecord q = TestRecord.aged(30).all(ago(200));
+        q.marrow(1.0, ago(50));
+        q.normalCbc(ago(53));                   // 3 days before: normal
+        q.quantity(ANC, 0.5, "10*9/L", ago(47)); // 3 days after: low
+        assertThat(q.common().get("Computed CR Date")).isEqualTo(ago(50).toString());
+    }
+
     @Test
     void bloodBlastsOrCnsDiseasePreventRemission() {
         TestRecord r = TestRecord.aged(30).all(ago(200));
