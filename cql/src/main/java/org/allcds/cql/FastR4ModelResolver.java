@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.hl7.fhir.instance.model.api.IBase;
+import org.hl7.fhir.instance.model.api.IBaseEnumeration;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.Resource;
 import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
@@ -24,6 +25,18 @@ import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
  * <p>Shares the caller's FhirContext (the stock default constructor builds a new one, ~0.5 s).
  */
 final class FastR4ModelResolver extends R4FhirModelResolver {
+
+    /** Primitive classes whose value the stock resolver converts (dates, times, ids, base64): left to it. */
+    private static final ClassValue<Boolean> CONVERTED = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            return org.hl7.fhir.r4.model.BaseDateTimeType.class.isAssignableFrom(type)
+                    || org.hl7.fhir.r4.model.TimeType.class.isAssignableFrom(type)
+                    || org.hl7.fhir.r4.model.IdType.class.isAssignableFrom(type)
+                    || org.hl7.fhir.r4.model.Base64BinaryType.class.isAssignableFrom(type)
+                    || !type.getName().startsWith("org.hl7.fhir.r4.model.");
+        }
+    };
 
     private final ClassValue<Map<String, PropertyReader>> readers = new ClassValue<>() {
         @Override
@@ -46,6 +59,14 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
 
     @Override
     protected Object resolveProperty(Object target, String path) {
+        if (target instanceof IPrimitiveType<?> primitive && "value".equals(path) && !CONVERTED.get(target.getClass())) {
+            // What the stock code answers for a primitive's value that needs no conversion (strings, codes,
+            // decimals, booleans, integers, uris; enumerations as their code), without its class-name switch.
+            if (target instanceof IBaseEnumeration<?> e) {
+                return e.getValueAsString();
+            }
+            return primitive.hasValue() ? primitive.getValue() : null;
+        }
         if (target instanceof IBase base && !(target instanceof IPrimitiveType<?>)
                 && !(target instanceof Resource r && r.fhirType().equals(path))) {
             PropertyReader reader = readers.get(target.getClass()).computeIfAbsent(path, p -> readerFor(base, p));
@@ -66,14 +87,14 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
             return PropertyReader.NONE;
         }
         // A choice read by a typed name (valueQuantity) answers only when the value is of that type.
-        String requiredSimpleName = null;
+        Class<?> requiredClass = null;
         if (child instanceof RuntimeChildChoiceDefinition && !child.getElementName().equalsIgnoreCase(path)) {
             if (!child.getValidChildNames().contains(path)) {
                 return PropertyReader.STOCK; // a mere prefix of the choice's name ("val"): the stock code decides
             }
-            requiredSimpleName = child.getChildByName(path).getImplementingClass().getSimpleName();
+            requiredClass = child.getChildByName(path).getImplementingClass();
         }
-        return new PropertyReader(child, child instanceof RuntimeChildPrimitiveDatatypeDefinition, requiredSimpleName,
+        return new PropertyReader(child, child instanceof RuntimeChildPrimitiveDatatypeDefinition, requiredClass,
                 child.getMax() < 1);
     }
 
@@ -82,7 +103,7 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
      * final {@code toJavaPrimitive(value, target)} only converts when the target itself is a date, time,
      * id or base64 primitive, which a composite never is, so it is left out.
      */
-    private record PropertyReader(BaseRuntimeChildDefinition child, boolean primitiveChild, String requiredSimpleName,
+    private record PropertyReader(BaseRuntimeChildDefinition child, boolean primitiveChild, Class<?> requiredClass,
             boolean many) {
 
         static final PropertyReader NONE = new PropertyReader(null, false, null, false);
@@ -101,7 +122,8 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
             if (primitiveChild && first instanceof IPrimitiveType<?> p && !p.hasValue()) {
                 return null;
             }
-            if (requiredSimpleName != null && !first.getClass().getSimpleName().equalsIgnoreCase(requiredSimpleName)) {
+            // The stock code compares simple class names; within the R4 model that is class identity.
+            if (requiredClass != null && first.getClass() != requiredClass) {
                 return null;
             }
             return many ? values : first;
