@@ -45,6 +45,7 @@ wait_ready() { # url, pid, timeout s -> prints ms to ready or fails
   echo "not ready in $4 s" >&2; return 1
 }
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$1/status"; }
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; } # user+system
 # The cards' summaries for the request, one line each: both services must reach the same decision.
 summaries() { curl -sf -X POST -H 'Content-Type: application/json' --data-binary "@$out/request-$N.json" "$1" \
   | grep -o '"summary" *: *"[^"]*"' | sed 's/^"summary" *: *//' | sort | sed 's/^/  card: /'; }
@@ -58,8 +59,13 @@ trap 'kill $spid 2>/dev/null || true; [[ -n "${ppid:-}" ]] && kill $ppid 2>/dev/
 ready=$(wait_ready "http://127.0.0.1:$PORT/actuator/health" $spid "$start" 180)
 echo "ours: ready (GET /actuator/health 200) $ready ms after launch; $(grep -o 'Started .* in [0-9.]* seconds[^)]*)' "$out/service.log" | head -1)"
 summaries "http://127.0.0.1:$PORT/cds-services/all-disease-status"
+cpu_before=$(cpu_ms $spid)
 java -cp "$CP" org.allcds.bench.LoadGenerator run "http://127.0.0.1:$PORT/cds-services/all-disease-status" \
      "$out/request-$N.json" ours "$out/ours.tsv" "$LEVELS" "$SECONDS_PER_LEVEL" "$MAX_CALLS"
+# The generator shares the cores: the service's own CPU per call says what 2 dedicated cores would carry.
+calls=$(awk -F'\t' '{s += $3} END {print s + 0}' "$out/ours.tsv")
+cpu_used=$(( $(cpu_ms $spid) - cpu_before ))
+awk -v c="$calls" -v t="$cpu_used" -v n="$(nproc)" 'BEGIN { if (c > 0) printf "ours: service CPU %.2f ms per call (%d calls, %.1f s CPU incl. GC and JIT) -> at most %.0f calls/s on %d dedicated cores\n", t / c, c, t / 1000, n * 1000 * c / t, n }'
 echo "ours: RSS $(rss_mb $spid) MB; heap after the run (jcmd GC.heap_info):"
 jcmd $spid GC.heap_info | sed 's/^/  /'
 kill $spid; wait $spid 2>/dev/null || true
