@@ -243,6 +243,58 @@ class AllDiseaseStatusTest {
         assertThat(q.common().get("Computed CR Date")).isEqualTo(ago(20).toString());
     }
 
+    // ------------------------------------------------------------------ the day of a result
+
+    /** The day "Last Marrow Aspiration Date" gives a marrow blast count dated as {@code dating} says. */
+    private static Object marrowDayWhen(java.util.function.Consumer<Observation> dating) {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        dating.accept(r.marrow(1.0, ago(50)));
+        return r.common().get("Last Marrow Aspiration Date");
+    }
+
+    private static org.hl7.fhir.r4.model.InstantType instant(java.time.LocalDate day) {
+        return new org.hl7.fhir.r4.model.InstantType(day + "T08:00:00Z");
+    }
+
+    @Test
+    void aResultIsDatedByEffectiveElseIssued() {
+        assertThat(marrowDayWhen(o -> { })).hasToString(ago(50).toString());
+        assertThat(marrowDayWhen(o -> o.setEffective(new org.hl7.fhir.r4.model.Period()
+                .setStartElement(new org.hl7.fhir.r4.model.DateTimeType(ago(40).toString())))))
+                .hasToString(ago(40).toString());
+        assertThat(marrowDayWhen(o -> o.setEffective(instant(ago(30))))).hasToString(ago(30).toString());
+        assertThat(marrowDayWhen(o -> o.setEffective(null).setIssuedElement(instant(ago(20)))))
+                .hasToString(ago(20).toString());
+        // effective[x] without a date of its own (a dateTime carrying only an extension, a Timing): issued decides
+        assertThat(marrowDayWhen(o -> o.setEffective(new org.hl7.fhir.r4.model.DateTimeType()).setIssuedElement(instant(ago(10)))))
+                .hasToString(ago(10).toString());
+        assertThat(marrowDayWhen(o -> o.setEffective(new org.hl7.fhir.r4.model.Timing()
+                .addEvent(java.sql.Date.valueOf(ago(60)))).setIssuedElement(instant(ago(5)))))
+                .hasToString(ago(5).toString());
+        assertThat(marrowDayWhen(o -> o.setEffective(null))).isNull();
+    }
+
+    @Test
+    void aCodedResultIsReadOnlyWhenItSaysPositiveOrNegative() {
+        TestRecord r = TestRecord.aged(30).all(ago(300));
+        Observation unknown = r.obs(BCR_ABL, ago(5));
+        unknown.setValue(new org.hl7.fhir.r4.model.CodeableConcept(
+                new org.hl7.fhir.r4.model.Coding(SCT, "261665006", "Unknown (qualifier value)")));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Evidence")).containsExactly("Observation/" + unknown.getIdElement().getIdPart());
+        assertThat(list(s, "Data Conflict Findings").toString()).contains("a coded value cannot be read");
+        assertThat(r.common().get("Ph Status")).isEqualTo("unknown");
+
+        TestRecord q = TestRecord.aged(30).all(ago(300));
+        Observation flagged = q.obs(BCR_ABL, ago(5));
+        flagged.setValue(new org.hl7.fhir.r4.model.CodeableConcept(
+                new org.hl7.fhir.r4.model.Coding(SCT, "261665006", "Unknown (qualifier value)")));
+        interpretation(flagged, "POS"); // the lab's interpretation says positive
+        assertThat(fires(q.status(), "Data Conflict")).isFalse();
+        assertThat(q.common().get("Ph Status")).isEqualTo("positive");
+    }
+
     // ------------------------------------------------------------------ data conflict
 
     @Test
@@ -410,6 +462,16 @@ class AllDiseaseStatusTest {
         assertThat(fires(q.status(), "Relapse Review")).isFalse();
         q.quantity(CSF_WBC, 5, "/uL", ago(10));
         assertThat(fires(q.status(), "Relapse Review")).isTrue();
+    }
+
+    @Test
+    void csfBlastsNeedAWbcFromTheSameDay() {
+        TestRecord r = inRemission(40);
+        r.quantity(CSF_BLASTS, 10, "%", ago(10));
+        r.quantity(CSF_WBC, 50, "/uL", ago(11)); // the day before: another sample
+        assertThat(fires(r.status(), "Relapse Review")).isFalse();
+        r.quantity(CSF_WBC, 50, "/uL", ago(10));
+        assertThat(fires(r.status(), "Relapse Review")).isTrue();
     }
 
     @Test
