@@ -19,7 +19,8 @@ import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
  * does with FHIR data: {@code O.value}, {@code Q.code}, {@code C.coding}) resolved once per
  * (class, property) instead of on every read. The stock resolver looks the child definition up by
  * name, scans for choice elements and compares class names on every read; the answer depends only
- * on the class and the name, so it is computed once and kept. Reads of primitives, resources read as
+ * on the class and the name, so it is computed once and kept. A primitive's value that needs no
+ * conversion (string, code, decimal, boolean...) is read directly. Dates, times, ids, resources read as
  * their own type, and dotted or indexed paths go to the stock code unchanged.
  *
  * <p>Shares the caller's FhirContext (the stock default constructor builds a new one, ~0.5 s).

@@ -1,8 +1,10 @@
 package org.allcds.cql;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +28,7 @@ public final class PatientRecord {
     private final Patient patient;
     private final Map<String, List<Resource>> byType;
     /** Per type, per code path: coding key ({@code system|code}) -> positions in {@link #ofType}, built on first retrieve. */
-    private final Map<String, Map<String, Map<String, int[]>>> codeIndex = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Map<String, BitSet>>> codeIndex = new ConcurrentHashMap<>();
 
     private PatientRecord(Patient patient, Map<String, List<Resource>> byType) {
         this.patient = patient;
@@ -68,51 +70,30 @@ public final class PatientRecord {
         if (all.isEmpty() || keys.isEmpty()) {
             return List.of();
         }
-        Map<String, int[]> index = codeIndex.computeIfAbsent(fhirType, t -> new ConcurrentHashMap<>())
+        Map<String, BitSet> index = codeIndex.computeIfAbsent(fhirType, t -> new ConcurrentHashMap<>())
                 .computeIfAbsent(codePath, p -> buildIndex(all, p));
-        int[] single = null;
-        java.util.BitSet many = null;
+        BitSet hits = new BitSet(all.size());
         for (String key : keys) {
-            int[] positions = index.get(key);
-            if (positions == null) {
-                continue;
-            }
-            if (single == null && many == null) {
-                single = positions;
-            } else {
-                if (many == null) {
-                    many = new java.util.BitSet(all.size());
-                    for (int i : single) {
-                        many.set(i);
-                    }
-                }
-                for (int i : positions) {
-                    many.set(i);
-                }
+            BitSet positions = index.get(key);
+            if (positions != null) {
+                hits.or(positions);
             }
         }
-        List<Resource> matches = new ArrayList<>();
-        if (many != null) {
-            for (int i = many.nextSetBit(0); i >= 0; i = many.nextSetBit(i + 1)) {
-                matches.add(all.get(i));
-            }
-        } else if (single != null) {
-            for (int i : single) {
-                matches.add(all.get(i));
-            }
+        List<Resource> matches = new ArrayList<>(hits.cardinality());
+        for (int i = hits.nextSetBit(0); i >= 0; i = hits.nextSetBit(i + 1)) {
+            matches.add(all.get(i));
         }
         return matches;
     }
 
-    private static Map<String, int[]> buildIndex(List<Resource> resources, String codePath) {
-        Map<String, List<Integer>> positions = new java.util.HashMap<>();
+    /** Coding key -> positions (in {@code resources}) of the resources carrying it at the code path. */
+    private static Map<String, BitSet> buildIndex(List<Resource> resources, String codePath) {
+        Map<String, BitSet> index = new HashMap<>();
         for (int i = 0; i < resources.size(); i++) {
             for (String key : codingKeys(resources.get(i), codePath)) {
-                positions.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+                index.computeIfAbsent(key, k -> new BitSet()).set(i);
             }
         }
-        Map<String, int[]> index = new java.util.HashMap<>();
-        positions.forEach((key, list) -> index.put(key, list.stream().mapToInt(Integer::intValue).toArray()));
         return index;
     }
 
@@ -121,7 +102,7 @@ public final class PatientRecord {
         if (property == null) {
             return Set.of();
         }
-        java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>();
+        java.util.HashSet<String> keys = new java.util.HashSet<>();
         for (Base value : property.getValues()) {
             if (value instanceof CodeableConcept cc) {
                 for (Coding c : cc.getCoding()) {
