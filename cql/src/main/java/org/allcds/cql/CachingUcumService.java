@@ -48,6 +48,24 @@ final class CachingUcumService implements UcumService {
         return new Decimal(converted.stripTrailingZeros().toPlainString());
     }
 
+    /**
+     * What the engine's {@code ConvertQuantity} makes of {@code convert} for a pair with a constant factor,
+     * without the round trips through UCUM Essence's Decimal strings: the value times the factor, trailing
+     * zeros stripped, as a plain decimal. Null when the pair has no cached factor, or when the value prints
+     * in exponent form (which UCUM Essence's Decimal does not read, so the engine answers null): the
+     * caller then goes the engine's way.
+     */
+    BigDecimal convertByFactor(BigDecimal value, String sourceUnit, String destUnit) {
+        if (value.toString().indexOf('E') >= 0) {
+            return null;
+        }
+        Factor factor = factors.computeIfAbsent(sourceUnit + "\u0000" + destUnit, k -> factor(sourceUnit, destUnit));
+        if (factor.refusal() != null || factor == NOT_LINEAR) {
+            return null;
+        }
+        return new BigDecimal(value.multiply(factor.value()).stripTrailingZeros().toPlainString());
+    }
+
     private Factor factor(String sourceUnit, String destUnit) {
         try {
             BigDecimal one = new BigDecimal(ucum.convert(new Decimal(1), sourceUnit, destUnit).asDecimal());

@@ -26,17 +26,28 @@ import org.opencds.cqf.cql.engine.data.DataProvider;
 import org.opencds.cqf.cql.engine.execution.CqlEngine;
 import org.opencds.cqf.cql.engine.execution.EvaluationResult;
 import org.opencds.cqf.cql.engine.execution.ExpressionResult;
+import org.opencds.cqf.cql.engine.execution.State;
+import org.opencds.cqf.cql.engine.exception.CqlException;
 import org.opencds.cqf.cql.engine.model.CachingModelResolverDecorator;
 import org.opencds.cqf.cql.engine.model.ModelResolver;
 import org.opencds.cqf.cql.engine.terminology.TerminologyProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The project's CQL, ready to evaluate: ELM compiled at build time, loaded once, shared by every
  * request. Thread-safe after {@link #load}: each {@link #evaluate} call builds its own engine
  * (cheap) because an engine's expression cache is only cleared when the patient changes, and
  * reusing one would hand a second call for the same patient the first call's results.
+ *
+ * <p>Two evaluators over the same ELM: {@link CompiledCql} (the default, the ELM compiled once into
+ * Java closures calling the engine's operators) and the stock engine's interpreter
+ * ({@link #evaluateWithEngine}), which stays the reference the compiled one is tested against, and
+ * serves when the ELM holds a construct the compiler does not handle.
  */
 public final class CqlLogic {
+
+    private static final Logger log = LoggerFactory.getLogger(CqlLogic.class);
 
     private static final String FHIR_MODEL_URI = "http://hl7.org/fhir";
 
@@ -47,14 +58,40 @@ public final class CqlLogic {
     private final Map<String, Library> librariesByName;
     private final EngineTuning.SharedFunctionCache functionResolutions = new EngineTuning.SharedFunctionCache();
     private final RecordEnvironment.LoadedLibraries loadedLibraries = new RecordEnvironment.LoadedLibraries();
+    private final CompiledCql compiled; // null: the stock engine evaluates
 
-    private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ValueSetRepository valueSets,
-            Map<String, Library> librariesByName) {
+    private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ModelResolver fastResolver,
+            ValueSetRepository valueSets, Map<String, Library> librariesByName) {
         this.libraryManager = libraryManager;
         this.modelResolver = modelResolver;
         this.valueSets = valueSets;
         this.terminology = new ValueSetTerminologyProvider(valueSets);
         this.librariesByName = librariesByName;
+        this.compiled = compile(fastResolver);
+    }
+
+    private CompiledCql compile(ModelResolver fastResolver) {
+        long start = System.nanoTime();
+        try {
+            CompiledCql c = CompiledCql.compile(librariesByName, environment(PatientRecord.of(new org.hl7.fhir.r4.model.Patient(), java.util.List.of())), fastResolver);
+            log.info("ELM compiled to closures in {} ms", (System.nanoTime() - start) / 1_000_000);
+            return c;
+        } catch (CompiledCql.UnsupportedElm e) {
+            log.warn("ELM not compiled ({}); the CQL engine's interpreter evaluates instead (same answers, slower)",
+                    e.getMessage());
+            return null;
+        }
+    }
+
+    /** True when calls are evaluated by the compiled ELM, false when by the engine's interpreter. */
+    public boolean isCompiled() {
+        return compiled != null;
+    }
+
+    private RecordEnvironment environment(PatientRecord record) {
+        Map<String, DataProvider> providers = Map.of(FHIR_MODEL_URI,
+                new CompositeDataProvider(modelResolver, new RecordRetrieveProvider(record, valueSets)));
+        return new RecordEnvironment(libraryManager, providers, terminology, loadedLibraries);
     }
 
     /**
@@ -94,8 +131,9 @@ public final class CqlLogic {
             checkValueSetsKnown(library, valueSets);
         }
         // One resolver for the process, on the shared FhirContext (its default constructor builds a new one).
-        ModelResolver resolver = new CachingModelResolverDecorator(new FastR4ModelResolver(fhirContext));
-        return new CqlLogic(libraryManager, resolver, valueSets, Collections.unmodifiableMap(byName));
+        FastR4ModelResolver fast = new FastR4ModelResolver(fhirContext);
+        ModelResolver resolver = new CachingModelResolverDecorator(fast);
+        return new CqlLogic(libraryManager, resolver, fast, valueSets, Collections.unmodifiableMap(byName));
     }
 
     private static void checkValueSetsKnown(Library library, ValueSetRepository valueSets) {
@@ -156,11 +194,38 @@ public final class CqlLogic {
      */
     public Map<String, Object> evaluate(String libraryName, Set<String> definitions, PatientRecord record,
             Map<String, Object> parameters, ZonedDateTime evaluationDateTime) {
+        if (compiled == null) {
+            return evaluateWithEngine(libraryName, definitions, record, parameters, evaluationDateTime);
+        }
         Library library = library(libraryName);
-        Map<String, DataProvider> providers = Map.of(FHIR_MODEL_URI,
-                new CompositeDataProvider(modelResolver, new RecordRetrieveProvider(record, valueSets)));
-        CqlEngine engine = new CqlEngine(new RecordEnvironment(libraryManager, providers, terminology, loadedLibraries),
-                EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
+        RecordEnvironment environment = environment(record);
+        State state = new State(environment, EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
+        state.init(library);
+        state.setEvaluationDateTime(evaluationDateTime);
+        state.setContextValue("Patient", record.patientId());
+        CompiledCql.Run run = new CompiledCql.Run(compiled, state,
+                environment.resolveDataProviderByModelUri(FHIR_MODEL_URI), record.patientId(), parameters);
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (String definition : definitions) {
+            Object value;
+            try {
+                value = compiled.evaluate(libraryName, definition, run);
+            } catch (CqlException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // As the engine: whatever an operator throws reaches the caller as a CqlException.
+                throw new CqlException("Error evaluating expression " + definition + ": " + e.getMessage(), e);
+            }
+            values.put(definition, CqlValues.toPlain(value));
+        }
+        return values;
+    }
+
+    /** As {@link #evaluate}, by the CQL engine's own interpreter: the reference for the compiled ELM. */
+    public Map<String, Object> evaluateWithEngine(String libraryName, Set<String> definitions, PatientRecord record,
+            Map<String, Object> parameters, ZonedDateTime evaluationDateTime) {
+        Library library = library(libraryName);
+        CqlEngine engine = new CqlEngine(environment(record), EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
         EngineTuning.apply(engine.getState(), engine.getCache(), functionResolutions);
         EvaluationResult result = engine.evaluate(library.getIdentifier(), definitions,
                 Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime);

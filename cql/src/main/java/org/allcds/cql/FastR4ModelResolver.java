@@ -78,6 +78,34 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
         return super.resolveProperty(target, path);
     }
 
+    /**
+     * What {@link #resolvePath} answers for {@code path} on any object of {@code sample}'s class, decided
+     * once for the class: every test {@link #resolveProperty} makes before reading depends only on the
+     * class and the path. For a caller that keeps the reader per class (the compiled ELM's property nodes).
+     */
+    java.util.function.UnaryOperator<Object> pathReader(Object sample, String path) {
+        if (path.indexOf('.') >= 0 || path.indexOf('[') >= 0) {
+            return target -> super.resolvePath(target, path);
+        }
+        if (sample instanceof IPrimitiveType<?> && "value".equals(path) && !CONVERTED.get(sample.getClass())) {
+            if (sample instanceof IBaseEnumeration<?>) {
+                return target -> ((IBaseEnumeration<?>) target).getValueAsString();
+            }
+            return target -> {
+                IPrimitiveType<?> primitive = (IPrimitiveType<?>) target;
+                return primitive.hasValue() ? primitive.getValue() : null;
+            };
+        }
+        if (sample instanceof IBase base && !(sample instanceof IPrimitiveType<?>)
+                && !(sample instanceof Resource r && r.fhirType().equals(path))) {
+            PropertyReader reader = readers.get(sample.getClass()).computeIfAbsent(path, p -> readerFor(base, p));
+            if (reader != PropertyReader.STOCK) {
+                return target -> reader.read((IBase) target);
+            }
+        }
+        return target -> super.resolveProperty(target, path);
+    }
+
     private PropertyReader readerFor(IBase base, String path) {
         BaseRuntimeElementCompositeDefinition<?> definition = resolveRuntimeDefinition(base);
         BaseRuntimeChildDefinition child = definition.getChildByName(path);

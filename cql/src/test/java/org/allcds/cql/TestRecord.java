@@ -1,5 +1,7 @@
 package org.allcds.cql;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -228,8 +230,19 @@ final class TestRecord {
         return eval(library, Map.of());
     }
 
+    /**
+     * Every definition of the library, by the compiled ELM; the engine's interpreter evaluates the same
+     * record too and must agree on every definition, so each CQL case also tests the compiled evaluator.
+     */
     Map<String, Object> eval(String library, Map<String, Object> parameters) {
-        return logic().evaluateAll(library, record(), parameters, NOW);
+        CqlLogic logic = logic();
+        assertThat(logic.isCompiled()).as("the project's ELM compiles").isTrue();
+        PatientRecord record = record();
+        Map<String, Object> compiled = logic.evaluateAll(library, record, parameters, NOW);
+        Map<String, Object> engine = logic.evaluateWithEngine(library, logic.definitionNames(library), record,
+                parameters, NOW);
+        assertThat(compiled).as("compiled ELM vs the engine's interpreter, %s", library).isEqualTo(engine);
+        return compiled;
     }
 
     Map<String, Object> status() {

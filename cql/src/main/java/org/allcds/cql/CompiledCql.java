@@ -1,0 +1,1014 @@
+package org.allcds.cql;
+
+import java.math.BigDecimal;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BinaryOperator;
+import java.util.function.UnaryOperator;
+import javax.xml.namespace.QName;
+import org.cqframework.cql.elm.evaluating.SimpleElmEvaluator;
+import org.hl7.elm.r1.*;
+import org.opencds.cqf.cql.engine.data.DataProvider;
+import org.opencds.cqf.cql.engine.elm.executing.*;
+import org.opencds.cqf.cql.engine.exception.CqlException;
+import org.opencds.cqf.cql.engine.execution.Environment;
+import org.opencds.cqf.cql.engine.execution.State;
+import org.opencds.cqf.cql.engine.model.ModelResolver;
+import org.opencds.cqf.cql.engine.runtime.Code;
+import org.opencds.cqf.cql.engine.runtime.CodeSystem;
+import org.opencds.cqf.cql.engine.runtime.Concept;
+import org.opencds.cqf.cql.engine.runtime.CqlList;
+import org.opencds.cqf.cql.engine.runtime.Precision;
+import org.opencds.cqf.cql.engine.runtime.Quantity;
+import org.opencds.cqf.cql.engine.runtime.Tuple;
+import org.opencds.cqf.cql.engine.runtime.ValueSet;
+import org.opencds.cqf.cql.engine.terminology.ValueSetInfo;
+
+/**
+ * The project's ELM, compiled once at start-up into a tree of Java closures, then evaluated per call
+ * without the engine's interpreter. Every operator is still the engine's own ({@code EqualEvaluator},
+ * {@code DurationBetweenEvaluator}, {@code InValueSetEvaluator}, the engine's runtime types, the same
+ * data and terminology providers), and queries, function calls, definition and parameter references
+ * follow the engine's evaluators step for step; what is compiled away is the interpreter's per-node
+ * cost: visitor dispatch, name lookups walking the activation stack, a Variable object per operand and
+ * alias, function resolution per call, the cache maps. Names are resolved to array slots and
+ * definitions to holders here, once.
+ *
+ * <p>Only the ELM constructs the project's libraries use are compiled; anything else throws
+ * {@link UnsupportedElm} at start-up, and {@link CqlLogic} then evaluates with the stock engine. The
+ * stock engine stays the reference: {@code CompiledCqlTest} evaluates every definition both ways on
+ * every fixture and generated record and requires identical values.
+ */
+final class CompiledCql {
+
+    /** One compiled ELM expression. {@code locals} holds the operands, aliases and lets of the enclosing body. */
+    @FunctionalInterface
+    interface Node {
+        Object eval(Run run, Object[] locals);
+    }
+
+    /** An ELM construct this compiler does not handle; the stock engine is used instead. */
+    static final class UnsupportedElm extends RuntimeException {
+        UnsupportedElm(String what) {
+            super(what);
+        }
+    }
+
+    private static final Object UNSET = new Object();
+    private static final QName QUANTITY = new QName("urn:hl7-org:elm-types:r1", "Quantity");
+
+    /** Per-call state: the engine State the operators take, and the values of definitions and parameters. */
+    static final class Run {
+        final State state;
+        final Environment env;
+        final DataProvider fhir;
+        final Object contextValue;
+        final Map<String, Object> parameters;
+        final Object[][] defValues;
+        final Object[][] paramValues;
+
+        Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters) {
+            this.state = state;
+            this.env = state.getEnvironment();
+            this.fhir = fhir;
+            this.contextValue = contextValue;
+            this.parameters = parameters == null ? Map.of() : parameters;
+            int n = compiled.units.size();
+            this.defValues = new Object[n][];
+            this.paramValues = new Object[n][];
+            for (Unit u : compiled.units.values()) {
+                defValues[u.index] = filled(u.defs.size());
+                paramValues[u.index] = filled(u.params.size());
+            }
+        }
+
+        private static Object[] filled(int n) {
+            Object[] a = new Object[n];
+            java.util.Arrays.fill(a, UNSET);
+            return a;
+        }
+    }
+
+    /** A body to evaluate with its own locals: an expression definition, a function, a parameter default. */
+    static class Body {
+        Node node;
+        int locals;
+    }
+
+    static final class DefSlot extends Body {
+        final int unit;
+        final int index;
+        final String name;
+
+        DefSlot(int unit, int index, String name) {
+            this.unit = unit;
+            this.index = index;
+            this.name = name;
+        }
+    }
+
+    static final class ParamSlot extends Body {
+        final int unit;
+        final int index;
+        final String name;
+        final String fullName;
+
+        ParamSlot(int unit, int index, String name, String fullName) {
+            this.unit = unit;
+            this.index = index;
+            this.name = name;
+            this.fullName = fullName;
+        }
+    }
+
+    /** One library: its definitions, functions and parameters by name. */
+    static final class Unit {
+        final int index;
+        final Library library;
+        final Map<String, DefSlot> defs = new LinkedHashMap<>();
+        final Map<String, ParamSlot> params = new LinkedHashMap<>();
+        final Map<String, List<FunctionDef>> functions = new HashMap<>();
+        final Map<String, String> includes = new HashMap<>(); // local alias -> library id
+
+        Unit(int index, Library library) {
+            this.index = index;
+            this.library = library;
+        }
+    }
+
+    private final Map<String, Unit> units = new LinkedHashMap<>();
+    private final Map<FunctionDef, Body> functionBodies = new IdentityHashMap<>();
+    private final Set<FunctionDef> compiling = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Environment types;
+    private final State compileState;
+
+    private final ModelResolver fhirModel;
+    /** Classes of the FHIR model's packages: the data provider the environment would pick for them is fhirModel's. */
+    private final ClassValue<Boolean> inFhirModel;
+
+    private CompiledCql(Environment types, ModelResolver fhirModel) {
+        this.types = types;
+        this.compileState = new State(types);
+        this.fhirModel = fhirModel;
+        Set<String> packages = Set.copyOf(fhirModel.getPackageNames());
+        this.inFhirModel = new ClassValue<>() {
+            @Override
+            protected Boolean computeValue(Class<?> type) {
+                return packages.contains(type.getPackageName());
+            }
+        };
+    }
+
+    /**
+     * Compiles every definition of every library.
+     *
+     * @param types an environment over the same model resolver as evaluation (for type names only)
+     * @param fhirModel the model resolver of that environment's FHIR data provider
+     * @throws UnsupportedElm when a library uses a construct not compiled here
+     */
+    static CompiledCql compile(Map<String, Library> librariesByName, Environment types, ModelResolver fhirModel) {
+        CompiledCql c = new CompiledCql(types, fhirModel);
+        int i = 0;
+        for (Library library : librariesByName.values()) {
+            Unit u = new Unit(i++, library);
+            c.units.put(library.getIdentifier().getId(), u);
+            if (library.getIncludes() != null) {
+                for (IncludeDef inc : library.getIncludes().getDef()) {
+                    u.includes.put(inc.getLocalIdentifier(), inc.getPath());
+                }
+            }
+            if (library.getParameters() != null) {
+                for (ParameterDef p : library.getParameters().getDef()) {
+                    u.params.put(p.getName(), new ParamSlot(u.index, u.params.size(), p.getName(),
+                            library.getIdentifier().getId() + "." + p.getName()));
+                }
+            }
+            if (library.getStatements() != null) {
+                for (ExpressionDef def : library.getStatements().getDef()) {
+                    if (def instanceof FunctionDef f) {
+                        u.functions.computeIfAbsent(f.getName(), k -> new ArrayList<>()).add(f);
+                        c.functionBodies.put(f, new Body());
+                    } else {
+                        if (def.getContext() != null && !"Patient".equals(def.getContext())) {
+                            throw new UnsupportedElm("context " + def.getContext() + " of " + def.getName());
+                        }
+                        u.defs.put(def.getName(), new DefSlot(u.index, u.defs.size(), def.getName()));
+                    }
+                }
+            }
+        }
+        for (Unit u : c.units.values()) {
+            if (u.library.getParameters() != null) {
+                for (ParameterDef p : u.library.getParameters().getDef()) {
+                    if (p.getDefault() != null) {
+                        c.compileBody(u.params.get(p.getName()), u, p.getDefault(), List.of());
+                    }
+                }
+            }
+            if (u.library.getStatements() != null) {
+                for (ExpressionDef def : u.library.getStatements().getDef()) {
+                    if (!(def instanceof FunctionDef)) {
+                        c.compileBody(u.defs.get(def.getName()), u, def.getExpression(), List.of());
+                    }
+                }
+            }
+        }
+        return c;
+    }
+
+    /** The value of one definition of a library; definitions it refers to are evaluated once per run. */
+    Object evaluate(String libraryName, String definition, Run run) {
+        DefSlot def = unit(libraryName).defs.get(definition);
+        if (def == null) {
+            throw new CqlException("Could not resolve expression reference '" + definition + "' in library '"
+                    + libraryName + "'.");
+        }
+        return value(def, run);
+    }
+
+    /** The library a reference names by its include alias; the referring library when it names none. */
+    private Unit referenced(String includeAlias, Unit from) {
+        return includeAlias == null ? from : unit(from.includes.get(includeAlias));
+    }
+
+    private Unit unit(String id) {
+        Unit u = units.get(id);
+        if (u == null) {
+            throw new UnsupportedElm("library " + id + " not loaded");
+        }
+        return u;
+    }
+
+    private static Object value(DefSlot def, Run run) {
+        Object[] values = run.defValues[def.unit];
+        Object v = values[def.index];
+        if (v == UNSET) {
+            v = def.node.eval(run, new Object[def.locals]);
+            values[def.index] = v;
+        }
+        return v;
+    }
+
+    private static Object value(ParamSlot p, Run run) {
+        Object[] values = run.paramValues[p.unit];
+        Object v = values[p.index];
+        if (v == UNSET) {
+            // As the engine: a value for "Library.Name" first, then "Name", then the default.
+            if (run.parameters.containsKey(p.fullName)) {
+                v = run.parameters.get(p.fullName);
+            } else if (run.parameters.containsKey(p.name)) {
+                v = run.parameters.get(p.name);
+            } else {
+                v = p.node == null ? null : p.node.eval(run, new Object[p.locals]);
+            }
+            values[p.index] = v;
+        }
+        return v;
+    }
+
+    // ---------------------------------------------------------------- compiling
+
+    /** Where a name lives in the locals of the body being compiled. */
+    private static final class Scope {
+        private final Deque<Map.Entry<String, Integer>> names = new ArrayDeque<>();
+        private int next;
+        private int max;
+
+        int bind(String name) {
+            int slot = next++;
+            max = Math.max(max, next);
+            names.push(Map.entry(name, slot));
+            return slot;
+        }
+
+        void unbind(int count) {
+            for (int i = 0; i < count; i++) {
+                names.pop();
+                next--;
+            }
+        }
+
+        int slot(String name) {
+            for (Map.Entry<String, Integer> e : names) {
+                if (e.getKey().equals(name)) {
+                    return e.getValue();
+                }
+            }
+            throw new UnsupportedElm("unresolved name " + name);
+        }
+
+        boolean has(String name) {
+            for (Map.Entry<String, Integer> e : names) {
+                if (e.getKey().equals(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    private void compileBody(Body body, Unit unit, Expression expression, List<String> operands) {
+        Scope scope = new Scope();
+        operands.forEach(scope::bind);
+        body.node = compile(expression, unit, scope);
+        body.locals = scope.max;
+    }
+
+    private Node compile(Expression e, Unit u, Scope s) {
+        if (e == null) {
+            return (r, l) -> null;
+        }
+        if (e instanceof ExpressionRef ref && !(e instanceof FunctionRef)) {
+            Unit target = referenced(ref.getLibraryName(), u);
+            DefSlot def = target.defs.get(ref.getName());
+            if (def == null) {
+                throw new UnsupportedElm("unresolved definition " + ref.getName());
+            }
+            return (r, l) -> value(def, r);
+        }
+        if (e instanceof FunctionRef ref) {
+            return functionCall(ref, u, s);
+        }
+        if (e instanceof Property p) {
+            return property(p, u, s);
+        }
+        if (e instanceof Query q) {
+            return query(q, u, s);
+        }
+        if (e instanceof AliasRef a) {
+            int slot = s.slot(a.getName());
+            return (r, l) -> l[slot];
+        }
+        if (e instanceof QueryLetRef a) {
+            int slot = s.slot(a.getName());
+            return (r, l) -> l[slot];
+        }
+        if (e instanceof OperandRef a) {
+            int slot = s.slot(a.getName());
+            return (r, l) -> l[slot];
+        }
+        if (e instanceof IdentifierRef id) {
+            return identifier(id, s);
+        }
+        if (e instanceof Literal lit) {
+            Object v = LiteralEvaluator.internalEvaluate(lit.getValueType(), lit.getValue(), compileState);
+            return (r, l) -> v;
+        }
+        if (e instanceof Null) {
+            return (r, l) -> null;
+        }
+        if (e instanceof If i) {
+            Node cond = compile(i.getCondition(), u, s);
+            Node then = compile(i.getThen(), u, s);
+            Node otherwise = compile(i.getElse(), u, s);
+            return (r, l) -> {
+                Object c = cond.eval(r, l);
+                return (c != null && (Boolean) c) ? then.eval(r, l) : otherwise.eval(r, l);
+            };
+        }
+        if (e instanceof Case c) {
+            return caseOf(c, u, s);
+        }
+        if (e instanceof And a) {
+            return binary(a.getOperand(), u, s, (x, y) -> AndEvaluator.and(x, y));
+        }
+        if (e instanceof Or o) {
+            return binary(o.getOperand(), u, s, (x, y) -> OrEvaluator.or(x, y));
+        }
+        if (e instanceof Not n) {
+            return unary(n.getOperand(), u, s, NotEvaluator::not);
+        }
+        if (e instanceof IsNull n) {
+            return unary(n.getOperand(), u, s, IsNullEvaluator::isNull);
+        }
+        if (e instanceof Exists n) {
+            return unary(n.getOperand(), u, s, ExistsEvaluator::exists);
+        }
+        if (e instanceof Concatenate c) {
+            if (c.getOperand().size() != 2) {
+                throw new UnsupportedElm("Concatenate of " + c.getOperand().size());
+            }
+            return binary(c.getOperand(), u, s, ConcatenateEvaluator::concatenate);
+        }
+        if (e instanceof As as) {
+            Class<?> type = as.getAsTypeSpecifier() != null
+                    ? types.resolveType(as.getAsTypeSpecifier())
+                    : types.resolveType(as.getAsType());
+            boolean strict = as.isStrict();
+            Node operand = compile(as.getOperand(), u, s);
+            return (r, l) -> r.env.as(operand.eval(r, l), type, strict);
+        }
+        if (e instanceof Is is) {
+            Class<?> type = is.getIsTypeSpecifier() != null
+                    ? types.resolveType(is.getIsTypeSpecifier())
+                    : types.resolveType(is.getIsType());
+            Node operand = compile(is.getOperand(), u, s);
+            return (r, l) -> r.env.is(operand.eval(r, l), type);
+        }
+        if (e instanceof org.hl7.elm.r1.List list) {
+            Node[] elements = compileAll(list.getElement(), u, s);
+            return (r, l) -> {
+                ArrayList<Object> result = new ArrayList<>(elements.length);
+                for (Node n : elements) {
+                    result.add(n.eval(r, l));
+                }
+                return result;
+            };
+        }
+        if (e instanceof org.hl7.elm.r1.Tuple t) {
+            int n = t.getElement().size();
+            String[] names = new String[n];
+            Node[] values = new Node[n];
+            for (int i = 0; i < n; i++) {
+                names[i] = t.getElement().get(i).getName();
+                values[i] = compile(t.getElement().get(i).getValue(), u, s);
+            }
+            int capacity = n * 4 / 3 + 1; // no rehash while filling
+            return (r, l) -> {
+                LinkedHashMap<String, Object> elements = new LinkedHashMap<>(capacity);
+                for (int i = 0; i < n; i++) {
+                    elements.put(names[i], values[i].eval(r, l));
+                }
+                return new Tuple(r.state).withElements(elements);
+            };
+        }
+        if (e instanceof Instance inst) {
+            QName classType = inst.getClassType();
+            int n = inst.getElement().size();
+            String[] names = new String[n];
+            Node[] values = new Node[n];
+            for (int i = 0; i < n; i++) {
+                names[i] = inst.getElement().get(i).getName();
+                values[i] = compile(inst.getElement().get(i).getValue(), u, s);
+            }
+            if (QUANTITY.equals(classType) && Set.of(names).equals(Set.of("value", "unit")) && n == 2) {
+                // System.Quantity {value, unit}: the setters the engine's reflective setValue would call.
+                int value = names[0].equals("value") ? 0 : 1;
+                return (r, l) -> {
+                    Object a = values[0].eval(r, l);
+                    Object b = values[1].eval(r, l);
+                    Object v = value == 0 ? a : b;
+                    Object unitValue = value == 0 ? b : a;
+                    Quantity q = new Quantity();
+                    q.setValue((BigDecimal) v);
+                    q.setUnit((String) unitValue);
+                    return q;
+                };
+            }
+            return (r, l) -> {
+                Object object = r.env.createInstance(classType);
+                for (int i = 0; i < n; i++) {
+                    r.env.setValue(object, names[i], values[i].eval(r, l));
+                }
+                return object;
+            };
+        }
+        if (e instanceof Retrieve ret) {
+            return retrieve(ret, u, s);
+        }
+        if (e instanceof ValueSetRef ref) {
+            ValueSet vs = valueSet(ref, u);
+            if (Boolean.TRUE.equals(ref.isPreserve())) {
+                return (r, l) -> copy(vs);
+            }
+            return (r, l) -> r.env.getTerminologyProvider().expand(ValueSetInfo.fromValueSet(copy(vs)));
+        }
+        if (e instanceof InValueSet in) {
+            Node code = compile(in.getCode(), u, s);
+            if (in.getValueset() != null) {
+                ValueSet vs = valueSet(in.getValueset(), u);
+                return (r, l) -> InValueSetEvaluator.inValueSet(code.eval(r, l), copy(vs), r.state);
+            }
+            Node vs = compile(in.getValuesetExpression(), u, s);
+            return (r, l) -> InValueSetEvaluator.inValueSet(code.eval(r, l), vs.eval(r, l), r.state);
+        }
+        if (e instanceof ParameterRef ref) {
+            Unit target = referenced(ref.getLibraryName(), u);
+            ParamSlot p = target.params.get(ref.getName());
+            if (p == null) {
+                throw new UnsupportedElm("unresolved parameter " + ref.getName());
+            }
+            return (r, l) -> value(p, r);
+        }
+        if (e instanceof CodeRef ref) {
+            Unit target = referenced(ref.getLibraryName(), u);
+            CodeDef cd = target.library.getCodes().getDef().stream()
+                    .filter(d -> d.getName().equals(ref.getName())).findFirst()
+                    .orElseThrow(() -> new UnsupportedElm("unresolved code " + ref.getName()));
+            CodeSystem cs = codeSystem(cd.getCodeSystem(), target);
+            return (r, l) -> CodeRefEvaluator.toCode(cd, cs);
+        }
+        if (e instanceof Coalesce c) {
+            Node[] operands = compileAll(c.getOperand(), u, s);
+            return (r, l) -> {
+                List<Object> values = new ArrayList<>(operands.length);
+                for (Node n : operands) {
+                    values.add(n.eval(r, l));
+                }
+                return CoalesceEvaluator.coalesce(values);
+            };
+        }
+        if (e instanceof Union x) {
+            return binaryState(x.getOperand(), u, s, UnionEvaluator::union);
+        }
+        if (e instanceof Intersect x) {
+            return binaryState(x.getOperand(), u, s, IntersectEvaluator::intersect);
+        }
+        if (e instanceof Equal x) {
+            return binaryState(x.getOperand(), u, s, EqualEvaluator::equal);
+        }
+        if (e instanceof Less x) {
+            return binaryState(x.getOperand(), u, s, LessEvaluator::less);
+        }
+        if (e instanceof LessOrEqual x) {
+            return binaryState(x.getOperand(), u, s, LessOrEqualEvaluator::lessOrEqual);
+        }
+        if (e instanceof Greater x) {
+            return binaryState(x.getOperand(), u, s, GreaterEvaluator::greater);
+        }
+        if (e instanceof GreaterOrEqual x) {
+            return binaryState(x.getOperand(), u, s, GreaterOrEqualEvaluator::greaterOrEqual);
+        }
+        if (e instanceof Add x) {
+            return binary(x.getOperand(), u, s, AddEvaluator::add);
+        }
+        if (e instanceof Subtract x) {
+            return binary(x.getOperand(), u, s, SubtractEvaluator::subtract);
+        }
+        if (e instanceof In x) {
+            String precision = x.getPrecision() != null ? x.getPrecision().value() : null;
+            Node left = compile(x.getOperand().get(0), u, s);
+            Node right = compile(x.getOperand().get(1), u, s);
+            return (r, l) -> InEvaluator.internalEvaluate(left.eval(r, l), right.eval(r, l), precision, r.state);
+        }
+        if (e instanceof DurationBetween x) {
+            Precision precision = Precision.fromString(x.getPrecision().value());
+            return binary(x.getOperand(), u, s, (a, b) -> DurationBetweenEvaluator.duration(a, b, precision));
+        }
+        if (e instanceof Max x) {
+            Node source = compile(x.getSource(), u, s);
+            return (r, l) -> MaxEvaluator.max(source.eval(r, l), r.state);
+        }
+        if (e instanceof Min x) {
+            Node source = compile(x.getSource(), u, s);
+            return (r, l) -> MinEvaluator.min(source.eval(r, l), r.state);
+        }
+        if (e instanceof Count x) {
+            return unary(x.getSource(), u, s, CountEvaluator::count);
+        }
+        if (e instanceof First x) {
+            return unary(x.getSource(), u, s, FirstEvaluator::first);
+        }
+        if (e instanceof Last x) {
+            return unary(x.getSource(), u, s, LastEvaluator::last);
+        }
+        if (e instanceof Flatten x) {
+            return unary(x.getOperand(), u, s, FlattenEvaluator::flatten);
+        }
+        if (e instanceof Distinct x) {
+            Node operand = compile(x.getOperand(), u, s);
+            return (r, l) -> DistinctEvaluator.distinct((Iterable<?>) operand.eval(r, l), r.state);
+        }
+        if (e instanceof ToString x) {
+            return unary(x.getOperand(), u, s, ToStringEvaluator::toString);
+        }
+        if (e instanceof ToDecimal x) {
+            return unary(x.getOperand(), u, s, ToDecimalEvaluator::toDecimal);
+        }
+        if (e instanceof ToList x) {
+            return unary(x.getOperand(), u, s, ToListEvaluator::toList);
+        }
+        if (e instanceof Abs x) {
+            return unary(x.getOperand(), u, s, AbsEvaluator::abs);
+        }
+        if (e instanceof SingletonFrom x) {
+            return unary(x.getOperand(), u, s, SingletonFromEvaluator::singletonFrom);
+        }
+        if (e instanceof DateFrom x) {
+            return unary(x.getOperand(), u, s, DateFromEvaluator::dateFrom);
+        }
+        if (e instanceof Today) {
+            return (r, l) -> TodayEvaluator.today(r.state);
+        }
+        if (e instanceof DateTimeComponentFrom x) {
+            String precision = x.getPrecision().value();
+            return unary(x.getOperand(), u, s, v -> DateTimeComponentFromEvaluator.dateTimeComponentFrom(v, precision));
+        }
+        if (e instanceof CalculateAge x) {
+            String precision = x.getPrecision().value();
+            Node operand = compile(x.getOperand(), u, s);
+            return (r, l) -> CalculateAgeEvaluator.internalEvaluate(operand.eval(r, l), precision, r.state);
+        }
+        if (e instanceof Round x) {
+            Node operand = compile(x.getOperand(), u, s);
+            Node precision = x.getPrecision() == null ? null : compile(x.getPrecision(), u, s);
+            return (r, l) -> RoundEvaluator.round(operand.eval(r, l), precision == null ? null : precision.eval(r, l));
+        }
+        if (e instanceof Combine x) {
+            Node source = compile(x.getSource(), u, s);
+            Node separator = x.getSeparator() == null ? null : compile(x.getSeparator(), u, s);
+            return (r, l) -> CombineEvaluator.combine(source.eval(r, l),
+                    separator == null ? "" : (String) separator.eval(r, l));
+        }
+        if (e instanceof ConvertQuantity x) {
+            return binaryState(x.getOperand(), u, s, CompiledCql::convertQuantity);
+        }
+        throw new UnsupportedElm(e.getClass().getSimpleName());
+    }
+
+    private static Object convertQuantity(Object quantity, Object unit, State state) {
+        var ucum = state.getEnvironment().getLibraryManager().getUcumService();
+        if (ucum instanceof CachingUcumService caching && quantity instanceof Quantity q && q.getValue() != null
+                && q.getUnit() != null && unit instanceof String target) {
+            BigDecimal converted = caching.convertByFactor(q.getValue(), q.getUnit(), target);
+            if (converted != null) {
+                return new Quantity().withValue(converted).withUnit(target);
+            }
+        }
+        return ConvertQuantityEvaluator.convertQuantity(quantity, unit, ucum);
+    }
+
+    private Node[] compileAll(List<? extends Expression> expressions, Unit u, Scope s) {
+        Node[] nodes = new Node[expressions.size()];
+        for (int i = 0; i < nodes.length; i++) {
+            nodes[i] = compile(expressions.get(i), u, s);
+        }
+        return nodes;
+    }
+
+    private Node unary(Expression operand, Unit u, Scope s, UnaryOperator<Object> op) {
+        Node n = compile(operand, u, s);
+        return (r, l) -> op.apply(n.eval(r, l));
+    }
+
+    private Node binary(List<Expression> operands, Unit u, Scope s, BinaryOperator<Object> op) {
+        Node left = compile(operands.get(0), u, s);
+        Node right = compile(operands.get(1), u, s);
+        // Both sides, always: the engine evaluates both operands of and / or too.
+        return (r, l) -> {
+            Object a = left.eval(r, l);
+            return op.apply(a, right.eval(r, l));
+        };
+    }
+
+    @FunctionalInterface
+    private interface StateOp {
+        Object apply(Object left, Object right, State state);
+    }
+
+    private Node binaryState(List<Expression> operands, Unit u, Scope s, StateOp op) {
+        Node left = compile(operands.get(0), u, s);
+        Node right = compile(operands.get(1), u, s);
+        return (r, l) -> {
+            Object a = left.eval(r, l);
+            return op.apply(a, right.eval(r, l), r.state);
+        };
+    }
+
+    private Node caseOf(Case c, Unit u, Scope s) {
+        int n = c.getCaseItem().size();
+        Node[] when = new Node[n];
+        Node[] then = new Node[n];
+        for (int i = 0; i < n; i++) {
+            when[i] = compile(c.getCaseItem().get(i).getWhen(), u, s);
+            then[i] = compile(c.getCaseItem().get(i).getThen(), u, s);
+        }
+        Node otherwise = compile(c.getElse(), u, s);
+        if (c.getComparand() == null) {
+            return (r, l) -> {
+                for (int i = 0; i < n; i++) {
+                    Object w = when[i].eval(r, l);
+                    if (w != null && (Boolean) w) {
+                        return then[i].eval(r, l);
+                    }
+                }
+                return otherwise.eval(r, l);
+            };
+        }
+        Node comparand = compile(c.getComparand(), u, s);
+        return (r, l) -> {
+            Object value = comparand.eval(r, l);
+            for (int i = 0; i < n; i++) {
+                Boolean check = EquivalentEvaluator.equivalent(value, when[i].eval(r, l), r.state);
+                if (check != null && check) {
+                    return then[i].eval(r, l);
+                }
+            }
+            return otherwise.eval(r, l);
+        };
+    }
+
+    private Node functionCall(FunctionRef ref, Unit u, Scope s) {
+        Unit target = referenced(ref.getLibraryName(), u);
+        List<FunctionDef> candidates = target.functions.getOrDefault(ref.getName(), List.of());
+        if (ref.getSignature().isEmpty() && !ref.getOperand().isEmpty()) {
+            throw new UnsupportedElm("call without signature " + ref.getName());
+        }
+        List<FunctionDef> matching = new ArrayList<>();
+        for (FunctionDef f : candidates) {
+            if (signatureMatches(f, ref.getSignature())) {
+                matching.add(f);
+            }
+        }
+        if (matching.size() != 1) {
+            throw new UnsupportedElm(matching.size() + " definitions match call " + ref.getName());
+        }
+        if (Boolean.TRUE.equals(matching.get(0).isExternal())) {
+            throw new UnsupportedElm("call to external function " + ref.getName());
+        }
+        FunctionDef f = matching.get(0);
+        Body body = functionBodies.get(f);
+        if (body.node == null && compiling.add(f)) {
+            // Functions are compiled when first called (FHIRHelpers has many the project never calls).
+            List<String> operands = new ArrayList<>();
+            f.getOperand().forEach(o -> operands.add(o.getName()));
+            compileBody(body, target, f.getExpression(), operands);
+        }
+        Node[] args = compileAll(ref.getOperand(), u, s);
+        int arity = args.length;
+        // The body is compiled after every call site exists (calls may come first); read it at call time.
+        return (r, l) -> {
+            Object[] locals = new Object[body.locals];
+            for (int i = 0; i < arity; i++) {
+                locals[i] = args[i].eval(r, l);
+            }
+            return body.node.eval(r, locals);
+        };
+    }
+
+    private static boolean signatureMatches(FunctionDef f, List<TypeSpecifier> signature) {
+        if (f.getOperand().size() != signature.size()) {
+            return false;
+        }
+        for (int i = 0; i < signature.size(); i++) {
+            OperandDef operand = f.getOperand().get(i);
+            TypeSpecifier wanted = signature.get(i);
+            boolean same = operand.getOperandTypeSpecifier() != null
+                    ? SimpleElmEvaluator.typeSpecifiersEqual(operand.getOperandTypeSpecifier(), wanted)
+                    : wanted instanceof NamedTypeSpecifier named
+                            && SimpleElmEvaluator.qnamesEqual(operand.getOperandType(), named.getName());
+            if (!same) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Node property(Property p, Unit u, Scope s) {
+        String path = p.getPath();
+        if (p.getSource() != null) {
+            Node source = compile(p.getSource(), u, s);
+            PropertyRead read = new PropertyRead(path);
+            return (r, l) -> {
+                Object target = source.eval(r, l);
+                if (target instanceof Tuple t) {
+                    return t.getElements().get(path);
+                }
+                return target == null ? null : read.read(r, target);
+            };
+        }
+        if (p.getScope() != null) {
+            int slot = s.slot(p.getScope());
+            PropertyRead read = new PropertyRead(path);
+            return (r, l) -> {
+                Object target = l[slot];
+                if (target instanceof Tuple t) {
+                    return t.getElement(path); // what the environment's system data provider answers for a tuple
+                }
+                return target == null ? null : read.read(r, target);
+            };
+        }
+        return (r, l) -> null;
+    }
+
+    /**
+     * One property read site with the readers of the few classes it has seen (a site sees one class, or a
+     * handful for a choice): FHIR model objects read by the model resolver's per-class reader, anything
+     * else as the environment resolves it.
+     */
+    private final class PropertyRead {
+        private final String path;
+        private volatile Object[] seen = new Object[0]; // class, reader, class, reader...; copied on change
+
+        PropertyRead(String path) {
+            this.path = path;
+        }
+
+        Object read(Run r, Object target) {
+            Class<?> type = target.getClass();
+            Object[] known = seen;
+            for (int i = 0; i < known.length; i += 2) {
+                if (known[i] == type) {
+                    @SuppressWarnings("unchecked")
+                    UnaryOperator<Object> reader = (UnaryOperator<Object>) known[i + 1];
+                    return reader == null ? r.env.resolvePath(target, path) : reader.apply(target);
+                }
+            }
+            UnaryOperator<Object> reader = inFhirModel.get(type) && fhirModel instanceof FastR4ModelResolver fast
+                    ? fast.pathReader(target, path)
+                    : null;
+            if (known.length < 16) {
+                Object[] more = java.util.Arrays.copyOf(known, known.length + 2);
+                more[known.length] = type;
+                more[known.length + 1] = reader;
+                seen = more;
+            }
+            return reader == null ? r.env.resolvePath(target, path) : reader.apply(target);
+        }
+    }
+
+    /** Only inside a sort's by-expression: a name read from the element being sorted. */
+    private Node identifier(IdentifierRef id, Scope s) {
+        if (!s.has("$this")) {
+            throw new UnsupportedElm("identifier " + id.getName() + " outside a sort");
+        }
+        int slot = s.slot("$this");
+        String name = id.getName();
+        return (r, l) -> {
+            Object element = l[slot];
+            if (element instanceof Tuple t) {
+                return t.getElements().get(name);
+            }
+            return element == null ? null : r.env.resolvePath(element, name);
+        };
+    }
+
+    private Node query(Query q, Unit u, Scope s) {
+        if (q.getSource().size() != 1 || !q.getRelationship().isEmpty() || q.getAggregate() != null) {
+            throw new UnsupportedElm("query with several sources, a relationship or an aggregate");
+        }
+        AliasedQuerySource source = q.getSource().get(0);
+        Node sourceNode = compile(source.getExpression(), u, s);
+        int aliasSlot = s.bind(source.getAlias());
+        int letCount = q.getLet().size();
+        int[] letSlots = new int[letCount];
+        Node[] lets = new Node[letCount];
+        for (int i = 0; i < letCount; i++) {
+            LetClause let = q.getLet().get(i);
+            lets[i] = compile(let.getExpression(), u, s); // a let sees the alias and the lets before it
+            letSlots[i] = s.bind(let.getIdentifier());
+        }
+        Node where = q.getWhere() == null ? null : compile(q.getWhere(), u, s);
+        Node ret = q.getReturn() == null ? null : compile(q.getReturn().getExpression(), u, s);
+        boolean distinct = q.getReturn() != null && q.getReturn().isDistinct();
+        List<SortStep> sort = new ArrayList<>();
+        if (q.getSort() != null) {
+            for (SortByItem item : q.getSort().getBy()) {
+                sort.add(sortStep(item, u, s));
+            }
+        }
+        s.unbind(1 + letCount);
+        return (r, l) -> {
+            Object data = sourceNode.eval(r, l);
+            boolean sourceIsList = data instanceof Iterable;
+            List<Object> result = new ArrayList<>();
+            Iterable<?> elements = sourceIsList ? (Iterable<?>) data
+                    : data == null ? List.of() : Collections.singletonList(data);
+            for (Object element : elements) {
+                l[aliasSlot] = element;
+                for (int i = 0; i < letCount; i++) {
+                    l[letSlots[i]] = lets[i].eval(r, l);
+                }
+                if (where != null && !Boolean.TRUE.equals(where.eval(r, l))) {
+                    continue;
+                }
+                result.add(ret != null ? ret.eval(r, l) : element);
+            }
+            if (distinct) {
+                result = DistinctEvaluator.distinct(result, r.state);
+            }
+            for (SortStep step : sort) {
+                result.sort(step.comparator(r, l));
+                if (step.descending) {
+                    Collections.reverse(result);
+                }
+            }
+            if (!sourceIsList) {
+                return result.isEmpty() ? null : result.get(0);
+            }
+            return result;
+        };
+    }
+
+    private record SortStep(int kind, String path, Node by, int thisSlot, boolean descending) {
+        Comparator<Object> comparator(Run r, Object[] l) {
+            CqlList values = new CqlList();
+            return switch (kind) {
+                case 0 -> values.valueSort;
+                case 1 -> (a, b) -> values.compareTo(column(a, r), column(b, r));
+                default -> (a, b) -> {
+                    l[thisSlot] = a;
+                    Object left = by.eval(r, l);
+                    l[thisSlot] = b;
+                    return values.compareTo(left, by.eval(r, l));
+                };
+            };
+        }
+
+        private Object column(Object element, Run r) {
+            if (element instanceof Tuple t) {
+                return t.getElement(path);
+            }
+            return element == null ? null : r.env.resolvePath(element, path);
+        }
+    }
+
+    private SortStep sortStep(SortByItem item, Unit u, Scope s) {
+        String dir = item.getDirection().value();
+        boolean desc = dir.equals("desc") || dir.equals("descending");
+        if (item instanceof ByColumn col) {
+            return new SortStep(1, col.getPath(), null, -1, desc);
+        }
+        if (item instanceof ByExpression expr) {
+            int slot = s.bind("$this");
+            Node by = compile(expr.getExpression(), u, s);
+            s.unbind(1);
+            // The slot is released for later names; the sort runs after the query's rows are built.
+            return new SortStep(2, null, by, slot, desc);
+        }
+        return new SortStep(0, null, null, -1, desc);
+    }
+
+    private Node retrieve(Retrieve ret, Unit u, Scope s) {
+        if (ret.getContext() != null || ret.getDateRange() != null) {
+            throw new UnsupportedElm("retrieve with a context or a date range");
+        }
+        QName dataType = types.fixupQName(ret.getDataType());
+        String typeName = dataType.getLocalPart();
+        DataProvider provider = types.resolveDataProvider(dataType);
+        String contextPath = (String) provider.getContextPath("Patient", typeName);
+        String templateId = ret.getTemplateId();
+        String codeProperty = ret.getCodeProperty();
+        String dateProperty = ret.getDateProperty();
+        String dateLow = ret.getDateLowProperty();
+        String dateHigh = ret.getDateHighProperty();
+        if (ret.getCodes() == null) {
+            return (r, l) -> r.fhir.retrieve("Patient", contextPath, r.contextValue, typeName, templateId, codeProperty,
+                    null, null, dateProperty, dateLow, dateHigh, null);
+        }
+        if (ret.getCodes() instanceof ValueSetRef ref) {
+            String valueSetId = valueSet(ref, u).getId();
+            return (r, l) -> r.fhir.retrieve("Patient", contextPath, r.contextValue, typeName, templateId, codeProperty,
+                    null, valueSetId, dateProperty, dateLow, dateHigh, null);
+        }
+        Node codesNode = compile(ret.getCodes(), u, s);
+        return (r, l) -> {
+            Object codes = codesNode.eval(r, l);
+            String valueSetId = null;
+            Iterable<Code> codeList = null;
+            if (codes instanceof ValueSet vs) {
+                valueSetId = vs.getId();
+            } else if (codes instanceof String code) {
+                codeList = List.of(new Code().withCode(code));
+            } else if (codes instanceof Code code) {
+                codeList = List.of(code);
+            } else if (codes instanceof Concept concept) {
+                List<Code> fromConcept = new ArrayList<>();
+                concept.getCodes().forEach(fromConcept::add);
+                codeList = fromConcept;
+            } else {
+                @SuppressWarnings("unchecked")
+                Iterable<Code> list = (Iterable<Code>) codes;
+                codeList = list;
+            }
+            return r.fhir.retrieve("Patient", contextPath, r.contextValue, typeName, templateId, codeProperty,
+                    codeList, valueSetId, dateProperty, dateLow, dateHigh, null);
+        };
+    }
+
+    private ValueSet valueSet(ValueSetRef ref, Unit u) {
+        Unit target = referenced(ref.getLibraryName(), u);
+        ValueSetDef def = target.library.getValueSets().getDef().stream()
+                .filter(d -> d.getName().equals(ref.getName())).findFirst()
+                .orElseThrow(() -> new UnsupportedElm("unresolved value set " + ref.getName()));
+        ValueSet vs = new ValueSet().withId(def.getId()).withVersion(def.getVersion());
+        for (CodeSystemRef csr : def.getCodeSystem()) {
+            vs.addCodeSystem(codeSystem(csr, target));
+        }
+        return vs;
+    }
+
+    /** A fresh ValueSet per use, as the engine builds one per reference (the runtime type is mutable). */
+    private static ValueSet copy(ValueSet vs) {
+        ValueSet c = new ValueSet().withId(vs.getId()).withVersion(vs.getVersion());
+        vs.getCodeSystems().forEach(c::addCodeSystem);
+        return c;
+    }
+
+    private CodeSystem codeSystem(CodeSystemRef ref, Unit u) {
+        Unit target = referenced(ref.getLibraryName(), u);
+        CodeSystemDef def = target.library.getCodeSystems().getDef().stream()
+                .filter(d -> d.getName().equals(ref.getName())).findFirst()
+                .orElseThrow(() -> new UnsupportedElm("unresolved code system " + ref.getName()));
+        return new CodeSystem().withId(def.getId()).withVersion(def.getVersion()).withName(def.getName());
+    }
+}
