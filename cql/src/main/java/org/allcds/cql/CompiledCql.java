@@ -91,6 +91,16 @@ final class CompiledCql {
             }
         }
 
+        private Object today;
+
+        /** Today() is the evaluation date: the same value however often a call asks (once per result here). */
+        Object today() {
+            if (today == null) {
+                today = TodayEvaluator.today(state);
+            }
+            return today;
+        }
+
         private static Object[] filled(int n) {
             Object[] a = new Object[n];
             java.util.Arrays.fill(a, UNSET);
@@ -597,7 +607,7 @@ final class CompiledCql {
             return unary(x.getOperand(), u, s, DateFromEvaluator::dateFrom);
         }
         if (e instanceof Today) {
-            return (r, l) -> TodayEvaluator.today(r.state);
+            return (r, l) -> r.today();
         }
         if (e instanceof DateTimeComponentFrom x) {
             String precision = x.getPrecision().value();
@@ -867,12 +877,21 @@ final class CompiledCql {
             }
         }
         s.unbind(1 + letCount);
+        DateRange range = letCount == 0 && q.getWhere() != null
+                ? dateRange(q.getWhere(), source.getAlias(), u, s) : null;
+        // Sorted by one column, ascending: range queries on that column may use the list's index.
+        String sortedBy = sort.size() == 1 && sort.get(0).kind() == 1 && !sort.get(0).descending()
+                ? sort.get(0).path() : null;
         return (r, l) -> {
             Object data = sourceNode.eval(r, l);
             boolean sourceIsList = data instanceof Iterable;
             List<Object> result = new ArrayList<>();
             Iterable<?> elements = sourceIsList ? (Iterable<?>) data
                     : data == null ? List.of() : Collections.singletonList(data);
+            if (range != null && data instanceof ColumnSortedList sorted && sorted.column.equals(range.column)) {
+                elements = sorted.candidates(range.low() != null, range.low() == null ? null : range.low().eval(r, l),
+                        range.high() != null, range.high() == null ? null : range.high().eval(r, l), r.state);
+            }
             for (Object element : elements) {
                 l[aliasSlot] = element;
                 for (int i = 0; i < letCount; i++) {
@@ -895,8 +914,189 @@ final class CompiledCql {
             if (!sourceIsList) {
                 return result.isEmpty() ? null : result.get(0);
             }
-            return result;
+            return sortedBy != null ? new ColumnSortedList(sortedBy, result) : result;
         };
+    }
+
+    // ---------------------------------------------------------------- date ranges over sorted lists
+
+    /**
+     * A where clause that can only be true for elements whose {@code column} is {@code >= low} and
+     * {@code <= high} (either bound may be absent): each bound is a conjunct of the where's and-tree
+     * (or of the condition of an {@code if} whose else is false or null), comparing the alias's column
+     * with an expression that cannot depend on the element (an operand, parameter, definition or literal).
+     */
+    private record DateRange(String column, Node low, Node high) {}
+
+    private DateRange dateRange(Expression where, String alias, Unit u, Scope s) {
+        Expression conditions = where;
+        if (where instanceof If i && (i.getElse() instanceof Null
+                || i.getElse() instanceof Literal lit && "false".equals(lit.getValue()))) {
+            conditions = i.getCondition();
+        }
+        List<Expression> conjuncts = new ArrayList<>();
+        conjuncts(conditions, conjuncts);
+        String column = null;
+        Expression low = null;
+        Expression high = null;
+        for (Expression c : conjuncts) {
+            if (c instanceof GreaterOrEqual || c instanceof LessOrEqual) {
+                List<Expression> operands = ((BinaryExpression) c).getOperand();
+                String col = aliasColumn(operands.get(0), alias);
+                if (col == null || !independent(operands.get(1)) || (column != null && !column.equals(col))) {
+                    continue;
+                }
+                column = col;
+                if (c instanceof GreaterOrEqual && low == null) {
+                    low = operands.get(1);
+                } else if (c instanceof LessOrEqual && high == null) {
+                    high = operands.get(1);
+                }
+            }
+        }
+        if (column == null) {
+            return null;
+        }
+        return new DateRange(column, low == null ? null : compile(low, u, s), high == null ? null : compile(high, u, s));
+    }
+
+    private static void conjuncts(Expression e, List<Expression> out) {
+        if (e instanceof And and) {
+            and.getOperand().forEach(o -> conjuncts(o, out));
+        } else {
+            out.add(e);
+        }
+    }
+
+    private static String aliasColumn(Expression e, String alias) {
+        if (e instanceof Property p && p.getPath().indexOf('.') < 0) {
+            if (alias.equals(p.getScope()) || p.getSource() instanceof AliasRef a && alias.equals(a.getName())) {
+                return p.getPath();
+            }
+        }
+        return null;
+    }
+
+    private static boolean independent(Expression e) {
+        return e instanceof OperandRef || e instanceof ParameterRef || e instanceof Literal
+                || (e instanceof ExpressionRef && !(e instanceof FunctionRef));
+    }
+
+    /**
+     * The result of a query sorted by one column, ascending; with, built on first use, an index of the
+     * elements whose column is a Date to the day (in list order, which is date order). A range query
+     * over the list visits the indexed elements inside the range (binary search) and every element not
+     * indexed, in list order: exactly the elements for which the range's comparisons can be true, so
+     * the query's where (still evaluated on each) keeps exactly the rows a full scan would keep.
+     */
+    static final class ColumnSortedList extends ArrayList<Object> {
+        final String column;
+        private int[] indexed; // positions of day-precision dates, ascending; null: not built yet
+        private org.opencds.cqf.cql.engine.runtime.Date[] keys;
+        private int[] others; // positions not indexed
+        private boolean unusable;
+
+        ColumnSortedList(String column, List<Object> sorted) {
+            super(sorted);
+            this.column = column;
+        }
+
+        /** The elements a query with these bounds on the column must look at, in list order. */
+        Iterable<?> candidates(boolean hasLow, Object low, boolean hasHigh, Object high, State state) {
+            if ((hasLow && !isDay(low)) || (hasHigh && !isDay(high)) || !index(state)) {
+                return this;
+            }
+            int from = hasLow ? firstTrue(low, state, true) : 0;
+            int to = hasHigh ? firstTrue(high, state, false) : indexed.length;
+            if (others.length == 0) {
+                return subListOf(from, to);
+            }
+            int[] positions = new int[Math.max(0, to - from) + others.length];
+            int n = 0;
+            for (int i = from; i < to; i++) {
+                positions[n++] = indexed[i];
+            }
+            for (int p : others) {
+                positions[n++] = p;
+            }
+            java.util.Arrays.sort(positions, 0, n);
+            List<Object> out = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                out.add(get(positions[i]));
+            }
+            return out;
+        }
+
+        private List<Object> subListOf(int from, int to) {
+            List<Object> out = new ArrayList<>(Math.max(0, to - from));
+            for (int i = from; i < to; i++) {
+                out.add(get(indexed[i]));
+            }
+            return out;
+        }
+
+        /**
+         * With {@code lowBound}: the first indexed position whose key {@code >= bound} is true. Else the
+         * first whose key {@code <= bound} is false (so positions before it are those <= bound). The
+         * engine's own comparison operators decide; on day-precision dates they are total and monotone.
+         */
+        private int firstTrue(Object bound, State state, boolean lowBound) {
+            int lo = 0;
+            int hi = keys.length;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                boolean past = lowBound
+                        ? Boolean.TRUE.equals(GreaterOrEqualEvaluator.greaterOrEqual(keys[mid], bound, state))
+                        : !Boolean.TRUE.equals(LessOrEqualEvaluator.lessOrEqual(keys[mid], bound, state));
+                if (past) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            return lo;
+        }
+
+        private boolean index(State state) {
+            if (unusable) {
+                return false;
+            }
+            if (indexed != null) {
+                return true;
+            }
+            int[] pos = new int[size()];
+            org.opencds.cqf.cql.engine.runtime.Date[] k = new org.opencds.cqf.cql.engine.runtime.Date[size()];
+            int[] rest = new int[size()];
+            int n = 0;
+            int m = 0;
+            for (int i = 0; i < size(); i++) {
+                if (!(get(i) instanceof Tuple t)) {
+                    unusable = true;
+                    return false;
+                }
+                Object v = t.getElement(column);
+                if (isDay(v)) {
+                    org.opencds.cqf.cql.engine.runtime.Date d = (org.opencds.cqf.cql.engine.runtime.Date) v;
+                    // Dates to the day must be in order, each comparison definite, or no index at all.
+                    if (n > 0 && !Boolean.TRUE.equals(LessOrEqualEvaluator.lessOrEqual(k[n - 1], d, state))) {
+                        unusable = true;
+                        return false;
+                    }
+                    pos[n] = i;
+                    k[n++] = d;
+                } else {
+                    rest[m++] = i;
+                }
+            }
+            indexed = java.util.Arrays.copyOf(pos, n);
+            keys = java.util.Arrays.copyOf(k, n);
+            others = java.util.Arrays.copyOf(rest, m);
+            return true;
+        }
+
+        private static boolean isDay(Object v) {
+            return v instanceof org.opencds.cqf.cql.engine.runtime.Date d && d.getPrecision() == Precision.DAY;
+        }
     }
 
     private record SortStep(int kind, String path, Node by, int thisSlot, boolean descending) {

@@ -23,6 +23,11 @@ import org.hl7.fhir.r4.model.Patient;
 import org.hl7.fhir.r4.model.Resource;
 import org.junit.jupiter.api.Test;
 import org.opencds.cqf.cql.engine.elm.executing.ConvertQuantityEvaluator;
+import org.opencds.cqf.cql.engine.elm.executing.GreaterOrEqualEvaluator;
+import org.opencds.cqf.cql.engine.elm.executing.LessOrEqualEvaluator;
+import org.opencds.cqf.cql.engine.runtime.Date;
+import org.opencds.cqf.cql.engine.runtime.Precision;
+import org.opencds.cqf.cql.engine.runtime.Tuple;
 import org.opencds.cqf.cql.engine.runtime.Quantity;
 
 /**
@@ -119,6 +124,73 @@ class CompiledCqlTest {
         assertThat(ucum.convertByFactor(BigDecimal.ONE, "Cel", "[degF]")).as("not a plain factor").isNull();
         assertThat(ucum.convertByFactor(BigDecimal.ONE, "g/L", "10*9/L")).as("refused").isNull();
         assertThat(new Decimal("1").asDecimal()).isEqualTo("1");
+    }
+
+    @Test
+    void aDateRangeOverASortedListVisitsEveryElementAFullScanWouldKeepInListOrder() {
+        org.opencds.cqf.cql.engine.execution.State state = new org.opencds.cqf.cql.engine.execution.State(
+                new org.opencds.cqf.cql.engine.execution.Environment(null));
+        List<Object> rows = new ArrayList<>();
+        rows.add(row(null, "no date"));
+        rows.add(row(new Date(2025, 3), "March, to the month"));
+        for (int day = 1; day <= 28; day += 3) {
+            rows.add(row(new Date(2025, 3, day), "3/" + day));
+            rows.add(row(new Date(2025, 3, day), "3/" + day + " again"));
+        }
+        rows.add(row(new Date(2025, 4), "April, to the month"));
+        rows.add(row(new Date(2025, 4, 2), "4/2"));
+        rows.sort(new org.opencds.cqf.cql.engine.runtime.CqlList(state, "date").columnSort);
+        CompiledCql.ColumnSortedList list = new CompiledCql.ColumnSortedList("date", rows);
+        int narrowed = 0;
+        for (int lo = 0; lo <= 33; lo += 2) {
+            for (int len = 0; len <= 12; len += 3) {
+                Date low = new Date(java.time.LocalDate.of(2025, 2, 27).plusDays(lo), Precision.DAY);
+                Date high = new Date(java.time.LocalDate.of(2025, 2, 27).plusDays(lo + len), Precision.DAY);
+                List<Object> kept = new ArrayList<>(); // what the where's two comparisons let through in a full scan
+                for (Object row : rows) {
+                    Object d = ((Tuple) row).getElement("date");
+                    if (Boolean.TRUE.equals(GreaterOrEqualEvaluator.greaterOrEqual(d, low, state))
+                            && Boolean.TRUE.equals(LessOrEqualEvaluator.lessOrEqual(d, high, state))) {
+                        kept.add(row);
+                    }
+                }
+                List<Object> visited = new ArrayList<>();
+                list.candidates(true, low, true, high, state).forEach(visited::add);
+                assertThat(visited).as("%s..%s", low, high).containsAll(kept);
+                assertThat(visited).as("in list order").isSubsetOf(rows).isEqualTo(
+                        rows.stream().filter(visited::contains).toList());
+                // Visited beyond the kept ones: only rows whose date is not to the day.
+                visited.removeAll(kept);
+                assertThat(visited).allSatisfy(row -> assertThat(((Tuple) row).getElement("date"))
+                        .satisfiesAnyOf(d -> assertThat(d).isNull(),
+                                d -> assertThat(((Date) d).getPrecision()).isNotEqualTo(Precision.DAY)));
+                if (visited.size() + kept.size() < rows.size()) {
+                    narrowed++;
+                }
+            }
+        }
+        assertThat(narrowed).as("ranges that skipped rows").isGreaterThan(50);
+        // A bound not to the day, or an open bound: nothing is skipped for it.
+        assertThat(list.candidates(true, new Date(2025, 3), true, new Date(2025, 3, 5), state)).isSameAs(list);
+        List<Object> fromMarch10 = new ArrayList<>();
+        list.candidates(true, new Date(2025, 3, 10), false, null, state).forEach(fromMarch10::add);
+        assertThat(fromMarch10).hasSize(rows.size() - 6); // all but 3/1, 3/4 and 3/7, two rows each
+    }
+
+    @Test
+    void aListWhoseDaysAreNotInOrderIsScannedWhole() {
+        org.opencds.cqf.cql.engine.execution.State state = new org.opencds.cqf.cql.engine.execution.State(
+                new org.opencds.cqf.cql.engine.execution.Environment(null));
+        CompiledCql.ColumnSortedList list = new CompiledCql.ColumnSortedList("date",
+                List.of(row(new Date(2025, 3, 9), "a"), row(new Date(2025, 3, 1), "b")));
+        assertThat(list.candidates(true, new Date(2025, 3, 5), true, new Date(2025, 3, 6), state)).isSameAs(list);
+    }
+
+    private static Tuple row(Date date, String label) {
+        java.util.LinkedHashMap<String, Object> elements = new java.util.LinkedHashMap<>();
+        elements.put("date", date);
+        elements.put("label", label);
+        return new Tuple().withElements(elements);
     }
 
     // ---------------------------------------------------------------- helpers
