@@ -705,9 +705,24 @@ final class CompiledCql {
             };
         }
         Node comparand = compile(c.getComparand(), u, s);
+        // A string against string literals: what EquivalentEvaluator answers for two strings (equalsIgnoreCase),
+        // without its chain of interface checks.
+        String[] literal = new String[n];
+        for (int i = 0; i < n; i++) {
+            if (c.getCaseItem().get(i).getWhen() instanceof Literal lit && lit.getValueType() != null
+                    && "String".equals(lit.getValueType().getLocalPart())) {
+                literal[i] = lit.getValue();
+            }
+        }
         return (r, l) -> {
             Object value = comparand.eval(r, l);
             for (int i = 0; i < n; i++) {
+                if (literal[i] != null && value instanceof String text) {
+                    if (text.equalsIgnoreCase(literal[i])) {
+                        return then[i].eval(r, l);
+                    }
+                    continue;
+                }
                 Boolean check = EquivalentEvaluator.equivalent(value, when[i].eval(r, l), r.state);
                 if (check != null && check) {
                     return then[i].eval(r, l);

@@ -11,6 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.hl7.fhir.instance.model.api.IBase;
 import org.hl7.fhir.instance.model.api.IBaseEnumeration;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
+import org.hl7.fhir.r4.model.Base;
+import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Resource;
 import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
 
@@ -87,20 +89,22 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
         if (path.indexOf('.') >= 0 || path.indexOf('[') >= 0) {
             return target -> super.resolvePath(target, path);
         }
-        if (sample instanceof IPrimitiveType<?> && "value".equals(path) && !CONVERTED.get(sample.getClass())) {
-            if (sample instanceof IBaseEnumeration<?>) {
-                return target -> ((IBaseEnumeration<?>) target).getValueAsString();
+        // Casts to the model's classes, not to HAPI's interfaces: on Java 17 an interface check on a hot
+        // path thrashes the one-entry cache of the class's interfaces (JDK-8180450), per read.
+        if (sample instanceof PrimitiveType<?> && "value".equals(path) && !CONVERTED.get(sample.getClass())) {
+            if (sample instanceof org.hl7.fhir.r4.model.Enumeration<?>) {
+                return target -> ((org.hl7.fhir.r4.model.Enumeration<?>) target).getValueAsString();
             }
             return target -> {
-                IPrimitiveType<?> primitive = (IPrimitiveType<?>) target;
+                PrimitiveType<?> primitive = (PrimitiveType<?>) target;
                 return primitive.hasValue() ? primitive.getValue() : null;
             };
         }
-        if (sample instanceof IBase base && !(sample instanceof IPrimitiveType<?>)
+        if (sample instanceof Base base && !(sample instanceof IPrimitiveType<?>)
                 && !(sample instanceof Resource r && r.fhirType().equals(path))) {
             PropertyReader reader = readers.get(sample.getClass()).computeIfAbsent(path, p -> readerFor(base, p));
             if (reader != PropertyReader.STOCK) {
-                return target -> reader.read((IBase) target);
+                return target -> reader.read((Base) target);
             }
         }
         return target -> super.resolveProperty(target, path);
@@ -148,7 +152,7 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
                 return null;
             }
             IBase first = values.get(0);
-            if (primitiveChild && first instanceof IPrimitiveType<?> p && !p.hasValue()) {
+            if (primitiveChild && !hasValue(first)) {
                 return null;
             }
             // The stock code compares simple class names; within the R4 model that is class identity.
@@ -156,6 +160,14 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
                 return null;
             }
             return many ? values : first;
+        }
+
+        /** A primitive without a value is read as null; the class test first (see {@link #pathReader}). */
+        private static boolean hasValue(IBase value) {
+            if (value instanceof PrimitiveType<?> p) {
+                return p.hasValue();
+            }
+            return !(value instanceof IPrimitiveType<?> p) || p.hasValue();
         }
     }
 }
