@@ -12,6 +12,9 @@ import org.hl7.fhir.instance.model.api.IBase;
 import org.hl7.fhir.instance.model.api.IBaseEnumeration;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.Base;
+import org.hl7.fhir.r4.model.BaseDateTimeType;
+import org.opencds.cqf.cql.engine.runtime.DateTime;
+import org.opencds.cqf.cql.engine.runtime.TemporalHelper;
 import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Resource;
 import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
@@ -91,6 +94,15 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
         }
         // Casts to the model's classes, not to HAPI's interfaces: on Java 17 an interface check on a hot
         // path thrashes the one-entry cache of the class's interfaces (JDK-8180450), per read.
+        if ("value".equals(path) && (sample.getClass() == org.hl7.fhir.r4.model.DateTimeType.class
+                || sample.getClass() == org.hl7.fhir.r4.model.InstantType.class
+                || sample.getClass() == org.hl7.fhir.r4.model.DateType.class)) {
+            boolean dateOnly = sample.getClass() == org.hl7.fhir.r4.model.DateType.class;
+            return target -> {
+                Object converted = convertTemporal((BaseDateTimeType) target, dateOnly);
+                return converted != NOT_CONVERTED ? converted : super.resolveProperty(target, path);
+            };
+        }
         if (sample instanceof PrimitiveType<?> && "value".equals(path) && !CONVERTED.get(sample.getClass())) {
             if (sample instanceof org.hl7.fhir.r4.model.Enumeration<?>) {
                 return target -> ((org.hl7.fhir.r4.model.Enumeration<?>) target).getValueAsString();
@@ -108,6 +120,48 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
             }
         }
         return target -> super.resolveProperty(target, path);
+    }
+
+    private static final Object NOT_CONVERTED = new Object();
+
+    /**
+     * The engine's DateTime (or Date, for a FHIR date) of a FHIR date/dateTime/instant: what the stock
+     * {@code toDateTime} / {@code toDate} build, read from the instant in the value's time zone instead
+     * of through a GregorianCalendar made per read. Years before 1583 (the Julian calendar in
+     * GregorianCalendar) and unknown precisions are left to the stock code.
+     */
+    private static Object convertTemporal(BaseDateTimeType value, boolean dateOnly) {
+        java.util.Date when = value.getValue();
+        if (when == null || !value.hasValue()) {
+            return null; // the stock toJavaPrimitive: a primitive without a value is null
+        }
+        java.util.TimeZone tz = value.getTimeZone();
+        java.time.ZonedDateTime z = java.time.Instant.ofEpochMilli(when.getTime()).atZone((tz != null ? tz : java.util.TimeZone.getDefault()).toZoneId());
+        if (z.getYear() < 1583 || value.getPrecision() == null) {
+            return NOT_CONVERTED;
+        }
+        int y = z.getYear();
+        int mo = z.getMonthValue();
+        int d = z.getDayOfMonth();
+        if (dateOnly) {
+            return switch (value.getPrecision()) {
+                case YEAR -> new org.opencds.cqf.cql.engine.runtime.Date(y);
+                case MONTH -> new org.opencds.cqf.cql.engine.runtime.Date(y, mo);
+                case DAY -> new org.opencds.cqf.cql.engine.runtime.Date(y, mo, d);
+                default -> NOT_CONVERTED;
+            };
+        }
+        java.math.BigDecimal offset = TemporalHelper.zoneToOffset(z.getOffset());
+        return switch (value.getPrecision()) {
+            case YEAR -> new DateTime(offset, y);
+            case MONTH -> new DateTime(offset, y, mo);
+            case DAY -> new DateTime(offset, y, mo, d);
+            case MINUTE -> new DateTime(offset, y, mo, d, z.getHour(), z.getMinute());
+            case SECOND -> new DateTime(offset, y, mo, d, z.getHour(), z.getMinute(), z.getSecond());
+            case MILLI -> new DateTime(offset, y, mo, d, z.getHour(), z.getMinute(), z.getSecond(),
+                    z.getNano() / 1_000_000);
+            default -> NOT_CONVERTED;
+        };
     }
 
     private PropertyReader readerFor(IBase base, String path) {

@@ -110,9 +110,15 @@ class FastR4ModelResolverTest {
         Observation.ObservationStatus status = Observation.ObservationStatus.FINAL;
         List<IBase> primitives = List.of(new DateTimeType("2025-05-01T10:15:00Z"), new DateTimeType("2025-05"),
                 new DateType("2025-05-01"), new InstantType("2025-05-01T10:15:00.123Z"), new StringType("text"),
+                new DateTimeType("2025-05-01T23:30:00+05:30"), new DateTimeType("2025-03-30T02:30:00-04:00"),
+                new DateTimeType("2025-05-01T10:15:07.250-03:00"), new DateTimeType("2025"), new DateType("2025-05"),
+                new DateType("1500-03-01"), new DateTimeType("1582-10-10T12:00:00Z"), new DateTimeType("1583-01-01"),
+                new DateType(java.sql.Date.valueOf("2025-05-01")), // a java.sql.Date has no toInstant()
                 new Observation().setStatus(status).getStatusElement(), new DateTimeType());
         for (IBase p : primitives) {
             assertSameResult(fast.resolvePath(p, "value"), STOCK.resolvePath(p, "value"), p.fhirType() + ".value");
+            assertSameResult(fast.pathReader(p, "value").apply(p), STOCK.resolvePath(p, "value"),
+                    p.fhirType() + ".value by pathReader " + p);
         }
         assertThat(fast.resolvePath(new Observation().setStatus(status).getStatusElement(), "value")).isEqualTo("final");
         assertThat(fast.resolvePath(new StringType("text"), "value")).isEqualTo("text");
@@ -264,16 +270,20 @@ class FastR4ModelResolverTest {
             Throwable fastFailure = catchThrowable(() -> fast.resolvePath(target, path));
             assertThat(fastFailure).as("%s.%s: stock threw %s", where, path, stockFailure).isNotNull()
                     .isExactlyInstanceOf(stockFailure.getClass());
+            Throwable readerFailure = catchThrowable(() -> fast.pathReader(target, path).apply(target));
+            assertThat(readerFailure).as("%s.%s by pathReader: stock threw %s", where, path, stockFailure).isNotNull()
+                    .isExactlyInstanceOf(stockFailure.getClass());
             return null;
         }
-        Object actual = readWithFast(target, path, where);
-        assertSameResult(actual, expected, where + "." + path);
+        assertSameResult(readWithFast(target, path, where, false), expected, where + "." + path);
+        // The per-class reader the compiled ELM keeps for a property site must answer the same.
+        assertSameResult(readWithFast(target, path, where, true), expected, where + "." + path + " (pathReader)");
         return expected;
     }
 
-    private Object readWithFast(Object target, String path, String where) {
+    private Object readWithFast(Object target, String path, String where, boolean byReader) {
         try {
-            return fast.resolvePath(target, path);
+            return byReader ? fast.pathReader(target, path).apply(target) : fast.resolvePath(target, path);
         } catch (RuntimeException | AssertionError e) {
             throw new AssertionError(where + "." + path + ": stock read it, fast threw " + e, e);
         }
