@@ -37,7 +37,8 @@ public class CqlEvaluationService {
         this.clock = clock;
         this.logic = CqlLogic.load(valueSets, fhirContext);
         this.parameterValues = resolveParameters(settings.parameters());
-        log.info("CQL logic loaded in {} ms; parameter overrides: {}", (System.nanoTime() - start) / 1_000_000,
+        log.info("CQL logic loaded in {} ms; evaluated by {}; parameter overrides: {}",
+                (System.nanoTime() - start) / 1_000_000, interpreted() ? "the engine's interpreter" : "the compiled ELM",
                 parameterValues.isEmpty() ? "none" : parameterValues);
     }
 
@@ -47,8 +48,15 @@ public class CqlEvaluationService {
 
     /** Evaluates the given definitions of a library for one patient, now. */
     public Map<String, Object> evaluate(String library, Set<String> definitions, PatientRecord record) {
-        return logic.evaluate(library, definitions, record, parameterValues,
-                ZonedDateTime.now(clock.withZone(settings.timeZone())));
+        ZonedDateTime now = ZonedDateTime.now(clock.withZone(settings.timeZone()));
+        return interpreted()
+                ? logic.evaluateWithEngine(library, definitions, record, parameterValues, now)
+                : logic.evaluate(library, definitions, record, parameterValues, now);
+    }
+
+    /** True when the engine's interpreter evaluates: configured so, or the ELM could not be compiled. */
+    public boolean interpreted() {
+        return settings.interpreter() || !logic.isCompiled();
     }
 
     public Set<String> definitionNames(String library) {

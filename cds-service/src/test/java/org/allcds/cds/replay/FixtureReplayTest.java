@@ -13,7 +13,9 @@ import org.allcds.fixtures.CardMatcher;
 import org.allcds.fixtures.Fixture;
 import org.allcds.fixtures.FixtureCatalog;
 import org.allcds.fixtures.HookRequests;
+import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.autoconfigure.web.servlet.AutoConfigureMockMvc;
@@ -34,6 +36,19 @@ class FixtureReplayTest {
 
     @Autowired
     MockMvc mvc;
+
+    @Autowired
+    CqlEvaluationService evaluation;
+
+    /** The compiled ELM evaluates by default; {@link FixtureReplayInterpreterTest} replays with the interpreter. */
+    boolean interpreterExpected() {
+        return false;
+    }
+
+    @Test
+    void evaluatedAsConfigured() {
+        assertThat(evaluation.interpreted()).isEqualTo(interpreterExpected());
+    }
 
     private final ObjectMapper json = new ObjectMapper();
 
