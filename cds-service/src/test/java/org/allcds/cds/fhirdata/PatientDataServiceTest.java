@@ -1,0 +1,172 @@
+package org.allcds.cds.fhirdata;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import ca.uhn.fhir.context.FhirContext;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cds.services.PrefetchDefinition;
+import org.allcds.cds.services.ServiceDefinition;
+import org.allcds.cql.PatientRecord;
+import org.allcds.cql.ValueSetRepository;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which problem a prefetch Bundle is refused for when it has several: the answer is the one of "parse
+ * every entry, then check them in order": a parse error anywhere in the Bundle wins over a failed check,
+ * and among failed checks the first entry's wins. Long Bundles are parsed with a helper thread
+ * ({@link EntryParser}); the answers must be those of one thread.
+ */
+class PatientDataServiceTest {
+
+    private static final FhirContext FHIR = FhirContext.forR4Cached();
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PID = "p1";
+
+    private static final ValueSetRepository VALUE_SETS = ValueSetRepository.load(FHIR, null);
+    private final PatientDataService data = new PatientDataService(FHIR, VALUE_SETS, null);
+    /** A helper thread, and Bundles long enough to share. */
+    private final PatientDataService shared = new PatientDataService(FHIR, VALUE_SETS, null, 1);
+    private final ServiceDefinition service = service();
+
+    private static ServiceDefinition service() {
+        Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
+        prefetch.put("patient", new PrefetchDefinition("Patient/{{context.patientId}}", "Patient"));
+        prefetch.put("conditions", new PrefetchDefinition("Condition?patient={{context.patientId}}", "Condition"));
+        prefetch.put("observations", new PrefetchDefinition("Observation?patient={{context.patientId}}", "Observation"));
+        return new ServiceDefinition("test", "patient-view", "t", "d", "lib", null, prefetch, List.of());
+    }
+
+    private static String condition(String id, String patient, String code) {
+        return """
+                {"resourceType":"Condition",%s"subject":{"reference":"Patient/%s"},"code":{"text":"%s"}}"""
+                .formatted(id == null ? "" : "\"id\":\"" + id + "\",", patient, code);
+    }
+
+    private static String wbc(String id, String patient, String value) {
+        return """
+                {"resourceType":"Observation","id":"%s","status":"final",
+                 "code":{"coding":[{"system":"http://loinc.org","code":"6690-2"}]},
+                 "subject":{"reference":"Patient/%s"},"effectiveDateTime":"2024-01-02",
+                 "valueQuantity":{"value":%s,"unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"}}"""
+                .formatted(id, patient, value);
+    }
+
+    private static JsonNode bundle(String... resources) throws Exception {
+        StringBuilder b = new StringBuilder("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"entry\":[");
+        for (int i = 0; i < resources.length; i++) {
+            b.append(i > 0 ? "," : "").append("{\"resource\":").append(resources[i]).append('}');
+        }
+        return JSON.readTree(b.append("]}").toString());
+    }
+
+    private Map<String, JsonNode> prefetch(JsonNode conditions, JsonNode observations) throws Exception {
+        Map<String, JsonNode> p = new LinkedHashMap<>();
+        p.put("patient", JSON.readTree("{\"resourceType\":\"Patient\",\"id\":\"" + PID + "\",\"birthDate\":\"2005-01-01\"}"));
+        p.put("conditions", conditions);
+        p.put("observations", observations);
+        return p;
+    }
+
+    private RequestProblem refusal(JsonNode conditions, JsonNode observations) throws Exception {
+        Map<String, JsonNode> prefetch = prefetch(conditions, observations);
+        return catchThrowableOfType(() -> data.load(service, PID, prefetch, null, List.of()), RequestProblem.class);
+    }
+
+    @Test
+    void aParseErrorLaterInTheBundleWinsOverAnEarlierFailedCheck() throws Exception {
+        RequestProblem p = refusal(bundle(condition(null, PID, "no id"), condition("c2", PID, "x").replace(
+                "\"code\":{\"text\":\"x\"}", "\"recordedDate\":\"yesterday\"")), bundle());
+        assertThat(p.code()).isEqualTo("invalid-resource");
+        assertThat(p.getMessage()).startsWith("prefetch 'conditions' entry 1 is not a valid FHIR R4 Condition: ");
+    }
+
+    @Test
+    void theFirstFailedCheckInEntryOrderWins() throws Exception {
+        RequestProblem p = refusal(bundle(condition("c1", PID, "a"), condition("c1", PID, "b"), condition(null, PID, "no id")),
+                bundle());
+        assertThat(p.code()).isEqualTo("duplicate-resource");
+        assertThat(p.getMessage()).isEqualTo("Condition/c1 appears twice with different content; which one is true cannot be decided");
+
+        p = refusal(bundle(condition("c1", PID, "a"), condition(null, PID, "no id"), condition("c1", PID, "b")), bundle());
+        assertThat(p.code()).isEqualTo("invalid-resource");
+        assertThat(p.getMessage()).isEqualTo("a Condition in prefetch 'conditions' has no id; card evidence must be able to name it");
+    }
+
+    @Test
+    void aFailedCheckInOneKeyIsReportedBeforeTheNextKeyIsRead() throws Exception {
+        RequestProblem p = refusal(bundle(condition(null, PID, "no id")), bundle(wbc("o1", PID, "\"not a number\"")));
+        assertThat(p.code()).isEqualTo("invalid-resource");
+        assertThat(p.getMessage()).startsWith("a Condition in prefetch 'conditions' has no id");
+    }
+
+    @Test
+    void otherPatientsEntriesAreDroppedAndIdenticalDuplicatesKeptOnce() throws Exception {
+        Map<String, JsonNode> prefetch = prefetch(
+                bundle(condition("c1", PID, "a"), condition("c2", "someone-else", "b"), condition("c1", PID, "a")),
+                bundle(wbc("o1", PID, "4.5"), wbc("o2", "someone-else", "5"),
+                        "{\"resourceType\":\"OperationOutcome\",\"issue\":[]}",
+                        wbc("o3", PID, "6").replace("6690-2", "2160-0"))); // a code no rule reads: not parsed
+        PatientRecord record = data.load(service, PID, prefetch, null, List.of());
+        assertThat(record.patientId()).isEqualTo(PID);
+        assertThat(record.ofType("Condition")).extracting(r -> r.getIdElement().getValue()).containsExactly("c1");
+        assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).containsExactly("o1");
+    }
+
+    @Test
+    void aLongBundleParsedWithAHelperGivesTheRecordOfOneThread() throws Exception {
+        String[] observations = new String[400];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = wbc("o" + i, i % 7 == 0 ? "someone-else" : PID, (i % 9) + ".5");
+        }
+        Map<String, JsonNode> prefetch = prefetch(bundle(condition("c1", PID, "a")), bundle(observations));
+        for (int round = 0; round < 20; round++) {
+            PatientRecord alone = data.load(service, PID, prefetch, null, List.of());
+            PatientRecord helped = shared.load(service, PID, prefetch, null, List.of());
+            assertThat(helped.ofType("Observation")).hasSize(400 - 58);
+            assertThat(helped.ofType("Observation")).extracting(r -> r.getIdElement().getValue())
+                    .containsExactlyElementsOf(alone.ofType("Observation").stream().map(r -> r.getIdElement().getValue()).toList());
+            for (int i = 0; i < alone.ofType("Observation").size(); i++) {
+                assertThat(helped.ofType("Observation").get(i).equalsDeep(alone.ofType("Observation").get(i))).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void inALongBundleTheFirstEntryThatFailsIsTheOneReported() throws Exception {
+        for (int bad : new int[] {0, 15, 16, 17, 200, 399}) {
+            String[] observations = new String[400];
+            for (int i = 0; i < observations.length; i++) {
+                observations[i] = wbc("o" + i, PID, i == bad || i == bad + 1 || (bad < 398 && i == 398) ? "\"not a number\"" : "4.5");
+            }
+            Map<String, JsonNode> prefetch = prefetch(bundle(), bundle(observations));
+            for (PatientDataService service : List.of(data, shared)) {
+                RequestProblem p = catchThrowableOfType(() -> service.load(this.service, PID, prefetch, null, List.of()),
+                        RequestProblem.class);
+                assertThat(p.getMessage()).startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
+            }
+        }
+        // A parse failure before an entry of the wrong type wins; after it, the wrong type wins.
+        String[] observations = new String[200];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = wbc("o" + i, PID, i == 150 ? "\"x\"" : "4.5");
+        }
+        observations[100] = condition("c9", PID, "not an observation");
+        for (PatientDataService service : List.of(data, shared)) {
+            RequestProblem p = catchThrowableOfType(() -> service.load(this.service, PID, prefetch(bundle(), bundle(observations)),
+                    null, List.of()), RequestProblem.class);
+            assertThat(p.getMessage()).isEqualTo("prefetch 'observations' entry 100 is a Condition; expected Observation");
+        }
+        observations[50] = wbc("o50", PID, "\"x\"");
+        for (PatientDataService service : List.of(data, shared)) {
+            RequestProblem p = catchThrowableOfType(() -> service.load(this.service, PID, prefetch(bundle(), bundle(observations)),
+                    null, List.of()), RequestProblem.class);
+            assertThat(p.getMessage()).startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
+        }
+    }
+}
