@@ -18,9 +18,6 @@ import org.hl7.fhir.r4.model.Resource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
-import jakarta.annotation.PreDestroy;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Service;
 
 /**
@@ -39,32 +36,13 @@ public class PatientDataService {
     private final FhirContext fhirContext;
     private final ValueSetRepository valueSets;
     private final FhirServerFetcher fetcher;
-    private final EntryParser entryParser;
+    private final ResourceReader reader;
 
-    /**
-     * @param parseHelpers threads that may help parse a long prefetch Bundle while the EHR waits
-     *     ({@code all-cds.data.parse-helpers}; -1: one fewer than the cores; 0: none)
-     */
-    @Autowired
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher,
-            @Value("${all-cds.data.parse-helpers:-1}") int parseHelpers) {
+    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
         this.fhirContext = fhirContext;
         this.valueSets = valueSets;
         this.fetcher = fetcher;
-        int helpers = parseHelpers < 0 ? Runtime.getRuntime().availableProcessors() - 1 : parseHelpers;
-        this.entryParser = new EntryParser(fhirContext, helpers);
-        log.info("prefetch Bundles of {}+ entries parsed with up to {} idle helper thread(s)",
-                EntryParser.MIN_ENTRIES_TO_SHARE, entryParser.helperCount());
-    }
-
-    /** Without helper threads: every entry parsed by the calling thread. */
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
-        this(fhirContext, valueSets, fetcher, 0);
-    }
-
-    @PreDestroy
-    void stopHelpers() {
-        entryParser.close();
+        this.reader = new ResourceReader(fhirContext);
     }
 
     /**
@@ -158,7 +136,7 @@ public class PatientDataService {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a " + expectedType
                     + " resource, got " + (type.isEmpty() ? "no resourceType" : type));
         }
-        return new ResourceReader(fhirContext).read(resourceClass(type), json, "prefetch '" + key + "'");
+        return reader.read(resourceClass(type), json, "prefetch '" + key + "'");
     }
 
     private List<Resource> readBundle(String key, JsonNode json, String entryType) {
@@ -171,45 +149,29 @@ public class PatientDataService {
         if (!entries.isMissingNode() && !entries.isArray()) {
             throw RequestProblem.badRequest("invalid-resource", "prefetch '" + key + "'.entry is not an array");
         }
-        // Entry by entry as before: the first entry that is not a resource of the expected type, or fails
-        // to parse, is the error; the entries before it are parsed (possibly in parallel, EntryParser).
-        List<JsonNode> toParse = new ArrayList<>();
-        List<Integer> positions = new ArrayList<>();
-        RequestProblem structural = null;
+        List<Resource> resources = new ArrayList<>();
         int index = 0;
         for (JsonNode entry : entries) {
-            int at = index++;
             JsonNode resource = entry.path("resource");
+            String where = "prefetch '" + key + "' entry " + index++;
             if (!resource.isObject()) {
-                structural = RequestProblem.badRequest("invalid-resource", entryWhere(key, at) + " has no resource");
-                break;
+                throw RequestProblem.badRequest("invalid-resource", where + " has no resource");
             }
             String resourceType = resource.path("resourceType").asText("");
             if ("OperationOutcome".equals(resourceType)) {
                 continue;
             }
             if (!entryType.equals(resourceType)) {
-                structural = RequestProblem.badRequest("prefetch-wrong-type", entryWhere(key, at) + " is a "
+                throw RequestProblem.badRequest("prefetch-wrong-type", where + " is a "
                         + (resourceType.isEmpty() ? "resource without resourceType" : resourceType)
                         + "; expected " + entryType);
-                break;
             }
             if ("Observation".equals(resourceType) && !hasKnownCode(resource)) {
                 continue; // a lab no rule reads (e.g. a sodium): not worth parsing
             }
-            toParse.add(resource);
-            positions.add(at);
-        }
-        List<Resource> resources = new ArrayList<>(
-                entryParser.parseAll(resourceClass(entryType), toParse, i -> entryWhere(key, positions.get(i))));
-        if (structural != null) {
-            throw structural;
+            resources.add(reader.read(resourceClass(resourceType), resource, where));
         }
         return resources;
-    }
-
-    private static String entryWhere(String key, int index) {
-        return "prefetch '" + key + "' entry " + index;
     }
 
     private boolean hasKnownCode(JsonNode observation) {
