@@ -119,15 +119,11 @@ class PatientDataServiceTest {
         for (int bad : new int[] {0, 15, 16, 17, 200, 399}) {
             String[] observations = new String[400];
             for (int i = 0; i < observations.length; i++) {
-                observations[i] = wbc("o" + i, PID, i == bad || i == bad + 1 || (bad < 398 && i == 398) ? "\"not a number\"" : "4.5");
+                boolean broken = i == bad || i == bad + 1 || (bad < 398 && i == 398);
+                observations[i] = wbc("o" + i, PID, broken ? "\"not a number\"" : "4.5");
             }
-            Map<String, JsonNode> prefetch = prefetch(bundle(), bundle(observations));
-            {
-                PatientDataService service = data;
-                RequestProblem p = catchThrowableOfType(() -> service.load(this.service, PID, prefetch, null, List.of()),
-                        RequestProblem.class);
-                assertThat(p.getMessage()).startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
-            }
+            assertThat(refusal(bundle(), bundle(observations)).getMessage())
+                    .startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
         }
         // A parse failure before an entry of the wrong type wins; after it, the wrong type wins.
         String[] observations = new String[200];
@@ -135,18 +131,10 @@ class PatientDataServiceTest {
             observations[i] = wbc("o" + i, PID, i == 150 ? "\"x\"" : "4.5");
         }
         observations[100] = condition("c9", PID, "not an observation");
-        {
-                PatientDataService service = data;
-            RequestProblem p = catchThrowableOfType(() -> service.load(this.service, PID, prefetch(bundle(), bundle(observations)),
-                    null, List.of()), RequestProblem.class);
-            assertThat(p.getMessage()).isEqualTo("prefetch 'observations' entry 100 is a Condition; expected Observation");
-        }
+        assertThat(refusal(bundle(), bundle(observations)).getMessage())
+                .isEqualTo("prefetch 'observations' entry 100 is a Condition; expected Observation");
         observations[50] = wbc("o50", PID, "\"x\"");
-        {
-                PatientDataService service = data;
-            RequestProblem p = catchThrowableOfType(() -> service.load(this.service, PID, prefetch(bundle(), bundle(observations)),
-                    null, List.of()), RequestProblem.class);
-            assertThat(p.getMessage()).startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
-        }
+        assertThat(refusal(bundle(), bundle(observations)).getMessage())
+                .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
     }
 }
