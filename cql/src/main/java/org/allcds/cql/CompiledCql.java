@@ -45,8 +45,14 @@ import org.opencds.cqf.cql.engine.terminology.ValueSetInfo;
  *
  * <p>Only the ELM constructs the project's libraries use are compiled; anything else throws
  * {@link UnsupportedElm} at start-up, and {@link CqlLogic} then evaluates with the stock engine. The
- * stock engine stays the reference: {@code CompiledCqlTest} evaluates every definition both ways on
- * every fixture and generated record and requires identical values.
+ * stock engine stays the reference: every CQL unit case ({@code TestRecord.eval}) and
+ * {@code CompiledCqlTest} (every definition on every fixture and on a long record) evaluate both ways
+ * and require identical values.
+ *
+ * <p>Beyond removing the interpreter, three things change the work done but not the answers: property
+ * reads keep the model resolver's reader per class ({@link PropertyRead}), unit conversion uses the
+ * cached UCUM factor, and a date-range query over a list sorted by that date visits only the rows in
+ * the range ({@link ColumnSortedList}).
  */
 final class CompiledCql {
 
