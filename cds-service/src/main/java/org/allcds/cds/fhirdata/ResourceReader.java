@@ -4,7 +4,6 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IJsonLikeParser;
 import ca.uhn.fhir.parser.LenientErrorHandler;
-import ca.uhn.fhir.parser.json.jackson.JacksonStructure;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.allcds.cds.problems.RequestProblem;
@@ -29,10 +28,8 @@ final class ResourceReader {
         // A new parser per call: HAPI parsers are cheap and not meant to be shared across threads.
         IJsonLikeParser parser = (IJsonLikeParser) fhirContext.newJsonParser()
                 .setParserErrorHandler(new LenientErrorHandler(false).setErrorOnInvalidValue(true));
-        JacksonStructure structure = new JacksonStructure();
-        structure.setNativeObject(object);
         try {
-            return parser.parseResource(type, structure);
+            return parser.parseResource(type, new JacksonTreeStructure(object));
         } catch (DataFormatException | IllegalArgumentException | ClassCastException e) {
             throw RequestProblem.badRequest("invalid-resource", where + " is not a valid FHIR R4 " + type.getSimpleName()
                     + ": " + firstLine(e.getMessage()));
