@@ -14,6 +14,7 @@ import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.Base;
 import org.hl7.fhir.r4.model.BaseDateTimeType;
 import org.opencds.cqf.cql.engine.runtime.DateTime;
+import org.opencds.cqf.cql.engine.runtime.Precision;
 import org.opencds.cqf.cql.engine.runtime.TemporalHelper;
 import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Resource;
@@ -151,17 +152,27 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
                 default -> NOT_CONVERTED;
             };
         }
-        java.math.BigDecimal offset = TemporalHelper.zoneToOffset(z.getOffset());
+        // The stock code builds the engine's DateTime from its elements by printing and parsing a string;
+        // the same value, built directly. Its offset goes through the engine's decimal-hours round trip.
+        java.time.ZoneOffset offset = ENGINE_OFFSETS.computeIfAbsent(z.getOffset(),
+                o -> new DateTime(TemporalHelper.zoneToOffset(o), 2000).getZoneOffset());
         return switch (value.getPrecision()) {
-            case YEAR -> new DateTime(offset, y);
-            case MONTH -> new DateTime(offset, y, mo);
-            case DAY -> new DateTime(offset, y, mo, d);
-            case MINUTE -> new DateTime(offset, y, mo, d, z.getHour(), z.getMinute());
-            case SECOND -> new DateTime(offset, y, mo, d, z.getHour(), z.getMinute(), z.getSecond());
-            case MILLI -> new DateTime(offset, y, mo, d, z.getHour(), z.getMinute(), z.getSecond(),
-                    z.getNano() / 1_000_000);
+            case YEAR -> dateTime(y, 1, 1, 0, 0, 0, 0, offset, Precision.YEAR);
+            case MONTH -> dateTime(y, mo, 1, 0, 0, 0, 0, offset, Precision.MONTH);
+            case DAY -> dateTime(y, mo, d, 0, 0, 0, 0, offset, Precision.DAY);
+            case MINUTE -> dateTime(y, mo, d, z.getHour(), z.getMinute(), 0, 0, offset, Precision.MINUTE);
+            case SECOND -> dateTime(y, mo, d, z.getHour(), z.getMinute(), z.getSecond(), 0, offset, Precision.SECOND);
+            case MILLI -> dateTime(y, mo, d, z.getHour(), z.getMinute(), z.getSecond(), z.getNano() / 1_000_000, offset,
+                    Precision.MILLISECOND);
             default -> NOT_CONVERTED;
         };
+    }
+
+    private static final Map<java.time.ZoneOffset, java.time.ZoneOffset> ENGINE_OFFSETS = new ConcurrentHashMap<>();
+
+    private static DateTime dateTime(int y, int mo, int d, int h, int mi, int s, int ms, java.time.ZoneOffset offset,
+            Precision precision) {
+        return new DateTime(java.time.OffsetDateTime.of(y, mo, d, h, mi, s, ms * 1_000_000, offset), precision);
     }
 
     private PropertyReader readerFor(IBase base, String path) {

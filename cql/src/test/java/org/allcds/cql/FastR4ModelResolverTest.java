@@ -114,6 +114,9 @@ class FastR4ModelResolverTest {
                 new DateTimeType("2025-05-01T10:15:07.250-03:00"), new DateTimeType("2025"), new DateType("2025-05"),
                 new DateType("1500-03-01"), new DateTimeType("1582-10-10T12:00:00Z"), new DateTimeType("1583-01-01"),
                 new DateType(java.sql.Date.valueOf("2025-05-01")), // a java.sql.Date has no toInstant()
+                new DateTimeType("2025-05-01T10:15:00+01:23"), new DateTimeType("2025-05-01T10:15:59.999-09:30"),
+                new DateTimeType("2025-05-01T00:00:00+14:00"), new DateTimeType("2025-12-31T23:59:59-12:00"),
+                new InstantType("2025-05-01T10:15:00+05:45"),
                 new Observation().setStatus(status).getStatusElement(), new DateTimeType());
         for (IBase p : primitives) {
             assertSameResult(fast.resolvePath(p, "value"), STOCK.resolvePath(p, "value"), p.fhirType() + ".value");
@@ -306,6 +309,15 @@ class FastR4ModelResolverTest {
             assertThat(actual).as(where).isExactlyInstanceOf(expected.getClass());
             // CQL Date has no equals(); its text is its value.
             assertThat(actual.toString()).as(where).isEqualTo(expected.toString());
+            if (expected instanceof org.opencds.cqf.cql.engine.runtime.BaseTemporal t) {
+                assertThat(((org.opencds.cqf.cql.engine.runtime.BaseTemporal) actual).getPrecision()).as(where + " precision")
+                        .isEqualTo(t.getPrecision());
+            }
+            if (expected instanceof org.opencds.cqf.cql.engine.runtime.DateTime t) {
+                org.opencds.cqf.cql.engine.runtime.DateTime a = (org.opencds.cqf.cql.engine.runtime.DateTime) actual;
+                assertThat(a.getDateTime()).as(where + " instant and offset").isEqualTo(t.getDateTime());
+                assertThat(a.getZoneOffset()).as(where + " zone offset").isEqualTo(t.getZoneOffset());
+            }
         }
     }
 
