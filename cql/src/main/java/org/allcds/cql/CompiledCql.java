@@ -120,28 +120,30 @@ final class CompiledCql {
         int locals;
     }
 
-    static final class DefSlot extends Body {
+    /** A definition or parameter: where its value is kept in a {@link Run}. */
+    static class Slot extends Body {
         final int unit;
         final int index;
         final String name;
 
-        DefSlot(int unit, int index, String name) {
+        Slot(int unit, int index, String name) {
             this.unit = unit;
             this.index = index;
             this.name = name;
         }
     }
 
-    static final class ParamSlot extends Body {
-        final int unit;
-        final int index;
-        final String name;
+    static final class DefSlot extends Slot {
+        DefSlot(int unit, int index, String name) {
+            super(unit, index, name);
+        }
+    }
+
+    static final class ParamSlot extends Slot {
         final String fullName;
 
         ParamSlot(int unit, int index, String name, String fullName) {
-            this.unit = unit;
-            this.index = index;
-            this.name = name;
+            super(unit, index, name);
             this.fullName = fullName;
         }
     }
@@ -314,21 +316,24 @@ final class CompiledCql {
         }
 
         int slot(String name) {
+            int slot = find(name);
+            if (slot < 0) {
+                throw new UnsupportedElm("unresolved name " + name);
+            }
+            return slot;
+        }
+
+        boolean has(String name) {
+            return find(name) >= 0;
+        }
+
+        private int find(String name) {
             for (Map.Entry<String, Integer> e : names) {
                 if (e.getKey().equals(name)) {
                     return e.getValue();
                 }
             }
-            throw new UnsupportedElm("unresolved name " + name);
-        }
-
-        boolean has(String name) {
-            for (Map.Entry<String, Integer> e : names) {
-                if (e.getKey().equals(name)) {
-                    return true;
-                }
-            }
-            return false;
+            return -1;
         }
     }
 
@@ -753,10 +758,10 @@ final class CompiledCql {
         if (matching.size() != 1) {
             throw new UnsupportedElm(matching.size() + " definitions match call " + ref.getName());
         }
-        if (Boolean.TRUE.equals(matching.get(0).isExternal())) {
+        FunctionDef f = matching.get(0);
+        if (Boolean.TRUE.equals(f.isExternal())) {
             throw new UnsupportedElm("call to external function " + ref.getName());
         }
-        FunctionDef f = matching.get(0);
         Body body = functionBodies.get(f);
         if (body.node == null && compiling.add(f)) {
             // Functions are compiled when first called (FHIRHelpers has many the project never calls).
@@ -796,29 +801,23 @@ final class CompiledCql {
 
     private Node property(Property p, Unit u, Scope s) {
         String path = p.getPath();
+        Node source;
         if (p.getSource() != null) {
-            Node source = compile(p.getSource(), u, s);
-            PropertyRead read = new PropertyRead(path);
-            return (r, l) -> {
-                Object target = source.eval(r, l);
-                if (target instanceof Tuple t) {
-                    return t.getElements().get(path);
-                }
-                return target == null ? null : read.read(r, target);
-            };
-        }
-        if (p.getScope() != null) {
+            source = compile(p.getSource(), u, s);
+        } else if (p.getScope() != null) {
             int slot = s.slot(p.getScope());
-            PropertyRead read = new PropertyRead(path);
-            return (r, l) -> {
-                Object target = l[slot];
-                if (target instanceof Tuple t) {
-                    return t.getElement(path); // what the environment's system data provider answers for a tuple
-                }
-                return target == null ? null : read.read(r, target);
-            };
+            source = (r, l) -> l[slot];
+        } else {
+            return (r, l) -> null;
         }
-        return (r, l) -> null;
+        PropertyRead read = new PropertyRead(path);
+        return (r, l) -> {
+            Object target = source.eval(r, l);
+            if (target instanceof Tuple t) {
+                return t.getElement(path); // what the environment's system data provider answers for a tuple
+            }
+            return target == null ? null : read.read(r, target);
+        };
     }
 
     /**
@@ -864,13 +863,15 @@ final class CompiledCql {
         }
         int slot = s.slot("$this");
         String name = id.getName();
-        return (r, l) -> {
-            Object element = l[slot];
-            if (element instanceof Tuple t) {
-                return t.getElements().get(name);
-            }
-            return element == null ? null : r.env.resolvePath(element, name);
-        };
+        return (r, l) -> element(r, l[slot], name);
+    }
+
+    /** A tuple's element, or a property as the environment resolves it: names in sorts and identifiers. */
+    private static Object element(Run r, Object target, String name) {
+        if (target instanceof Tuple t) {
+            return t.getElement(name);
+        }
+        return target == null ? null : r.env.resolvePath(target, name);
     }
 
     private Node query(Query q, Unit u, Scope s) {
@@ -1125,7 +1126,7 @@ final class CompiledCql {
             CqlList values = new CqlList();
             return switch (kind) {
                 case 0 -> values.valueSort;
-                case 1 -> (a, b) -> values.compareTo(column(a, r), column(b, r));
+                case 1 -> (a, b) -> values.compareTo(element(r, a, path), element(r, b, path));
                 default -> (a, b) -> {
                     l[thisSlot] = a;
                     Object left = by.eval(r, l);
@@ -1133,13 +1134,6 @@ final class CompiledCql {
                     return values.compareTo(left, by.eval(r, l));
                 };
             };
-        }
-
-        private Object column(Object element, Run r) {
-            if (element instanceof Tuple t) {
-                return t.getElement(path);
-            }
-            return element == null ? null : r.env.resolvePath(element, path);
         }
     }
 

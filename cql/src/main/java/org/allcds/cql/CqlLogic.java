@@ -36,9 +36,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The project's CQL, ready to evaluate: ELM compiled at build time, loaded once, shared by every
- * request. Thread-safe after {@link #load}: each {@link #evaluate} call builds its own engine
- * (cheap) because an engine's expression cache is only cleared when the patient changes, and
- * reusing one would hand a second call for the same patient the first call's results.
+ * request. Thread-safe after {@link #load}: each call builds its own evaluation state (a compiled
+ * run, or an engine: cheap), because an engine's expression cache is only cleared when the patient
+ * changes, and reusing one would hand a second call for the same patient the first call's results.
  *
  * <p>Two evaluators over the same ELM: {@link CompiledCql} (the default, the ELM compiled once into
  * Java closures calling the engine's operators) and the stock engine's interpreter
@@ -73,7 +73,9 @@ public final class CqlLogic {
     private CompiledCql compile(ModelResolver fastResolver) {
         long start = System.nanoTime();
         try {
-            CompiledCql c = CompiledCql.compile(librariesByName, environment(PatientRecord.of(new org.hl7.fhir.r4.model.Patient(), java.util.List.of())), fastResolver);
+            // The environment only resolves type names here; its (empty) record is never read.
+            RecordEnvironment types = environment(PatientRecord.of(new org.hl7.fhir.r4.model.Patient(), java.util.List.of()));
+            CompiledCql c = CompiledCql.compile(librariesByName, types, fastResolver);
             log.info("ELM compiled to closures in {} ms", (System.nanoTime() - start) / 1_000_000);
             return c;
         } catch (CompiledCql.UnsupportedElm e) {

@@ -8,8 +8,8 @@ import ca.uhn.fhir.context.RuntimeChildPrimitiveDatatypeDefinition;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import org.hl7.fhir.instance.model.api.IBase;
-import org.hl7.fhir.instance.model.api.IBaseEnumeration;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.hl7.fhir.r4.model.Base;
 import org.hl7.fhir.r4.model.BaseDateTimeType;
@@ -25,8 +25,9 @@ import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
  * does with FHIR data: {@code O.value}, {@code Q.code}, {@code C.coding}) resolved once per
  * (class, property) instead of on every read. The stock resolver looks the child definition up by
  * name, scans for choice elements and compares class names on every read; the answer depends only
- * on the class and the name, so it is computed once and kept. A primitive's value that needs no
- * conversion (string, code, decimal, boolean...) is read directly. Dates, times, ids, resources read as
+ * on the class and the name, so a reader is decided once per (class, property) and kept. A primitive's
+ * value that needs no conversion (string, code, decimal, boolean...) is read directly; a date, dateTime
+ * or instant becomes the engine's Date/DateTime built from its fields. Times, ids, resources read as
  * their own type, and dotted or indexed paths go to the stock code unchanged.
  *
  * <p>Shares the caller's FhirContext (the stock default constructor builds a new one, ~0.5 s).
@@ -45,9 +46,10 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
         }
     };
 
-    private final ClassValue<Map<String, PropertyReader>> readers = new ClassValue<>() {
+    /** Per class, per property name: how to read it, decided once ({@link #decideReader}). */
+    private final ClassValue<Map<String, UnaryOperator<Object>>> readers = new ClassValue<>() {
         @Override
-        protected Map<String, PropertyReader> computeValue(Class<?> type) {
+        protected Map<String, UnaryOperator<Object>> computeValue(Class<?> type) {
             return new ConcurrentHashMap<>();
         }
     };
@@ -66,30 +68,19 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
 
     @Override
     protected Object resolveProperty(Object target, String path) {
-        if (target instanceof IPrimitiveType<?> primitive && "value".equals(path) && !CONVERTED.get(target.getClass())) {
-            // What the stock code answers for a primitive's value that needs no conversion (strings, codes,
-            // decimals, booleans, integers, uris; enumerations as their code), without its class-name switch.
-            if (target instanceof IBaseEnumeration<?> e) {
-                return e.getValueAsString();
-            }
-            return primitive.hasValue() ? primitive.getValue() : null;
-        }
-        if (target instanceof IBase base && !(target instanceof IPrimitiveType<?>)
-                && !(target instanceof Resource r && r.fhirType().equals(path))) {
-            PropertyReader reader = readers.get(target.getClass()).computeIfAbsent(path, p -> readerFor(base, p));
-            if (reader != PropertyReader.STOCK) {
-                return reader.read(base);
-            }
-        }
-        return super.resolveProperty(target, path);
+        return target == null ? null : pathReader(target, path).apply(target);
     }
 
     /**
-     * What {@link #resolvePath} answers for {@code path} on any object of {@code sample}'s class, decided
-     * once for the class: every test {@link #resolveProperty} makes before reading depends only on the
-     * class and the path. For a caller that keeps the reader per class (the compiled ELM's property nodes).
+     * What {@link #resolvePath} answers for {@code path} on any object of {@code sample}'s class. Every
+     * test made before reading depends only on the class and the path, so the reader is decided once
+     * per (class, path) and kept; the compiled ELM's property sites also keep it per class they meet.
      */
-    java.util.function.UnaryOperator<Object> pathReader(Object sample, String path) {
+    UnaryOperator<Object> pathReader(Object sample, String path) {
+        return readers.get(sample.getClass()).computeIfAbsent(path, p -> decideReader(sample, p));
+    }
+
+    private UnaryOperator<Object> decideReader(Object sample, String path) {
         if (path.indexOf('.') >= 0 || path.indexOf('[') >= 0) {
             return target -> super.resolvePath(target, path);
         }
@@ -105,6 +96,8 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
             };
         }
         if (sample instanceof PrimitiveType<?> && "value".equals(path) && !CONVERTED.get(sample.getClass())) {
+            // What the stock code answers for a primitive's value that needs no conversion (strings, codes,
+            // decimals, booleans, integers, uris; enumerations as their code), without its class-name switch.
             if (sample instanceof org.hl7.fhir.r4.model.Enumeration<?>) {
                 return target -> ((org.hl7.fhir.r4.model.Enumeration<?>) target).getValueAsString();
             }
@@ -115,7 +108,7 @@ final class FastR4ModelResolver extends R4FhirModelResolver {
         }
         if (sample instanceof Base base && !(sample instanceof IPrimitiveType<?>)
                 && !(sample instanceof Resource r && r.fhirType().equals(path))) {
-            PropertyReader reader = readers.get(sample.getClass()).computeIfAbsent(path, p -> readerFor(base, p));
+            PropertyReader reader = readerFor(base, path);
             if (reader != PropertyReader.STOCK) {
                 return target -> reader.read((Base) target);
             }
