@@ -15,19 +15,18 @@ import org.hl7.fhir.r4.model.Resource;
  */
 final class ResourceReader {
 
-    private final FhirContext fhirContext;
+    private final IJsonLikeParser parser;
 
+    /** One reader per thread and Bundle: HAPI parsers are cheap but not meant to be shared across threads. */
     ResourceReader(FhirContext fhirContext) {
-        this.fhirContext = fhirContext;
+        this.parser = (IJsonLikeParser) fhirContext.newJsonParser()
+                .setParserErrorHandler(new LenientErrorHandler(false).setErrorOnInvalidValue(true));
     }
 
     <T extends Resource> T read(Class<T> type, JsonNode json, String where) {
         if (!(json instanceof ObjectNode object)) {
             throw RequestProblem.badRequest("invalid-resource", where + " is not a JSON object");
         }
-        // A new parser per call: HAPI parsers are cheap and not meant to be shared across threads.
-        IJsonLikeParser parser = (IJsonLikeParser) fhirContext.newJsonParser()
-                .setParserErrorHandler(new LenientErrorHandler(false).setErrorOnInvalidValue(true));
         try {
             return parser.parseResource(type, new JacksonTreeStructure(object));
         } catch (DataFormatException | IllegalArgumentException | ClassCastException e) {

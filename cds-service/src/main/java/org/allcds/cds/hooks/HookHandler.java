@@ -42,13 +42,16 @@ public class HookHandler {
             throw RequestProblem.badRequest("wrong-hook", "service '" + service.id() + "' answers hook '" + service.hook()
                     + "', not '" + request.hook() + "'");
         }
+        String patientId = request.patientId();
         List<Resource> contextResources = contextResources(service, request.context());
         FhirServerAccess access = request.fhirServer() == null ? null : request.fhirServer().onBehalfOf(issuer);
-        PatientRecord record = data.load(service, request.patientId(), request.prefetch(), access, contextResources);
+        PatientRecord record = data.load(service, patientId, request.prefetch(), access, contextResources);
+        // Nothing below reads the request: its JSON tree (several times the body's size) is garbage from here
+        // on, and a collection during the CQL does not copy it.
         Set<String> definitions = cards.definitionsUsed(service);
         Map<String, Object> results = evaluation.evaluate(service.library(), definitions, record);
         CdsServiceResponseJson response = new CdsServiceResponseJson();
-        cards.build(service, results, request.patientId()).forEach(response::addCard);
+        cards.build(service, results, patientId).forEach(response::addCard);
         return response;
     }
 

@@ -1,12 +1,14 @@
 package org.allcds.cds.hooks;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirServerAccess;
 import org.allcds.cds.problems.RequestProblem;
 import org.springframework.stereotype.Component;
@@ -15,9 +17,15 @@ import org.springframework.stereotype.Component;
 @Component
 public class HookRequestParser {
 
+    // {"hook":"a","hook":"b"} is ambiguous: refused. Found while the tree is built (each member is looked up
+    // there anyway), not by the parser, whose duplicate detector allocates a hash set per object of 3+ members.
     private final ObjectMapper json = JsonMapper.builder()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) // {"hook":"a","hook":"b"} is ambiguous: refuse it
+            .nodeFactory(CompactNodeFactory.INSTANCE)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .build();
+
+    /** Jackson's words for a duplicate member found while building the tree (they name its setting). */
+    private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
 
     public JsonNode readTree(byte[] body) {
         if (body.length == 0) {
@@ -30,7 +38,13 @@ public class HookRequestParser {
             }
             return root;
         } catch (JsonProcessingException e) {
-            throw RequestProblem.badRequest("malformed-json", "request body is not valid JSON: " + e.getOriginalMessage());
+            String message = e.getOriginalMessage();
+            Matcher duplicate = DUPLICATE_MEMBER.matcher(message == null ? "" : message);
+            if (duplicate.lookingAt()) {
+                message = "Duplicate field '" + duplicate.group(1) + "'" + (e.getLocation() == null ? ""
+                        : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+            }
+            throw RequestProblem.badRequest("malformed-json", "request body is not valid JSON: " + message);
         } catch (java.io.IOException e) {
             throw RequestProblem.badRequest("malformed-json", "request body could not be read");
         }

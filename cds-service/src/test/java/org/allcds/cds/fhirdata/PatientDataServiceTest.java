@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Which problem a prefetch Bundle is refused for when it has several: the answer is the one of "parse
  * every entry, then check them in order": a parse error anywhere in the Bundle wins over a failed check,
- * and among failed checks the first entry's wins.
+ * and among failed checks the first entry's wins. Long Bundles are parsed with a helper thread
+ * ({@link EntryParser}); the answers must be those of one thread.
  */
 class PatientDataServiceTest {
 
@@ -27,7 +28,10 @@ class PatientDataServiceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PID = "p1";
 
-    private final PatientDataService data = new PatientDataService(FHIR, ValueSetRepository.load(FHIR, null), null);
+    private static final ValueSetRepository VALUE_SETS = ValueSetRepository.load(FHIR, null);
+    private final PatientDataService data = new PatientDataService(FHIR, VALUE_SETS, null);
+    /** A helper thread, sharing Bundles of 48+ entries (the tests' Bundles are that long, not thousands). */
+    private final PatientDataService shared = new PatientDataService(FHIR, VALUE_SETS, null, 1, 48);
     private final ServiceDefinition service = service();
 
     private static ServiceDefinition service() {
@@ -70,8 +74,12 @@ class PatientDataServiceTest {
     }
 
     private RequestProblem refusal(JsonNode conditions, JsonNode observations) throws Exception {
+        return refusal(data, conditions, observations);
+    }
+
+    private RequestProblem refusal(PatientDataService from, JsonNode conditions, JsonNode observations) throws Exception {
         Map<String, JsonNode> prefetch = prefetch(conditions, observations);
-        return catchThrowableOfType(() -> data.load(service, PID, prefetch, null, List.of()), RequestProblem.class);
+        return catchThrowableOfType(() -> from.load(service, PID, prefetch, null, List.of()), RequestProblem.class);
     }
 
     @Test
@@ -115,6 +123,25 @@ class PatientDataServiceTest {
     }
 
     @Test
+    void aLongBundleParsedWithAHelperGivesTheRecordOfOneThread() throws Exception {
+        String[] observations = new String[400];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = wbc("o" + i, i % 7 == 0 ? "someone-else" : PID, (i % 9) + ".5");
+        }
+        Map<String, JsonNode> prefetch = prefetch(bundle(condition("c1", PID, "a")), bundle(observations));
+        for (int round = 0; round < 20; round++) {
+            PatientRecord alone = data.load(service, PID, prefetch, null, List.of());
+            PatientRecord helped = shared.load(service, PID, prefetch, null, List.of());
+            assertThat(helped.ofType("Observation")).hasSize(400 - 58);
+            assertThat(helped.ofType("Observation")).extracting(r -> r.getIdElement().getValue())
+                    .containsExactlyElementsOf(alone.ofType("Observation").stream().map(r -> r.getIdElement().getValue()).toList());
+            for (int i = 0; i < alone.ofType("Observation").size(); i++) {
+                assertThat(helped.ofType("Observation").get(i).equalsDeep(alone.ofType("Observation").get(i))).isTrue();
+            }
+        }
+    }
+
+    @Test
     void inALongBundleTheFirstEntryThatFailsIsTheOneReported() throws Exception {
         for (int bad : new int[] {0, 15, 16, 17, 200, 399}) {
             String[] observations = new String[400];
@@ -122,8 +149,10 @@ class PatientDataServiceTest {
                 boolean broken = i == bad || i == bad + 1 || (bad < 398 && i == 398);
                 observations[i] = wbc("o" + i, PID, broken ? "\"not a number\"" : "4.5");
             }
-            assertThat(refusal(bundle(), bundle(observations)).getMessage())
-                    .startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
+            for (PatientDataService service : List.of(data, shared)) {
+                assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                        .startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
+            }
         }
         // A parse failure before an entry of the wrong type wins; after it, the wrong type wins.
         String[] observations = new String[200];
@@ -131,10 +160,14 @@ class PatientDataServiceTest {
             observations[i] = wbc("o" + i, PID, i == 150 ? "\"x\"" : "4.5");
         }
         observations[100] = condition("c9", PID, "not an observation");
-        assertThat(refusal(bundle(), bundle(observations)).getMessage())
-                .isEqualTo("prefetch 'observations' entry 100 is a Condition; expected Observation");
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                    .isEqualTo("prefetch 'observations' entry 100 is a Condition; expected Observation");
+        }
         observations[50] = wbc("o50", PID, "\"x\"");
-        assertThat(refusal(bundle(), bundle(observations)).getMessage())
-                .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                    .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
+        }
     }
 }
