@@ -7,9 +7,11 @@
 #   BENCH_ONLY=whole scripts/bench.sh     # one step (a JMH regex on the method name)
 #   BENCH_QUICK=1 scripts/bench.sh        # 2 x 2 s warm-up, 3 x 2 s measured: a smoke run, noisy
 #   BENCH_JFR=1 scripts/bench.sh          # whole call at N=300 with a JFR recording, then its hot spots
-#   extra JMH options after --, e.g. scripts/bench.sh -- -f 2
+#   BENCH_FORKS=3 BENCH_N=300 BENCH_ONLY=whole scripts/bench.sh   # 3 JVMs pooled: the figure to hold against a bar
+#                                         # (on a shared 2-core VM one JVM's p50 varies by +-20 % from the next's)
+#   extra JMH options after --, e.g. scripts/bench.sh -- -prof gc
 #
-# One fork per (step, N) by default (-f 1): the 2-core CI machine's budget; forks add start-up of a Spring
+# One fork per (step, N) by default (-f 1, BENCH_FORKS): the 2-core CI machine's budget; forks add start-up of a Spring
 # context each. Results: benchmarks/target/jmh-result.json and jmh-table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ CP="$lib/all-cds-benchmarks-0.1.0-SNAPSHOT.jar:$(tr ':' '\n' < benchmarks/target
 
 extra=()
 if [[ "${1:-}" == "--" ]]; then shift; extra=("$@"); fi
-args=(-f 1 -rf json -rff benchmarks/target/jmh-result.json)
+args=(-f "${BENCH_FORKS:-1}" -rf json -rff benchmarks/target/jmh-result.json)
 [[ -n "${BENCH_N:-}" ]] && args+=(-p "n=${BENCH_N}")
 [[ "${BENCH_QUICK:-0}" == 1 ]] && args+=(-wi 2 -w 2s -i 3 -r 2s)
 
