@@ -51,8 +51,9 @@ summaries() { curl -sf -X POST -H 'Content-Type: application/json' --data-binary
   | grep -o '"summary" *: *"[^"]*"' | sed 's/^"summary" *: *//' | sort | sed 's/^/  card: /'; }
 
 echo "== ours: all-cds-service on 127.0.0.1:$PORT (demo profile, auth off), N=$N, ${SECONDS_PER_LEVEL}s per level"
+launch=$(scripts/prepare-service.sh "$out/service.jar" "$out/launch") # as scripts/run.sh starts it
 start=$(ms)
-java ${LOAD_JAVA_OPTS:-} -jar "$out/service.jar" --spring.profiles.active=demo --server.port="$PORT" \
+java ${LOAD_JAVA_OPTS:-} $launch --spring.profiles.active=demo --server.port="$PORT" \
      --server.address=127.0.0.1 --all-cds.auth.enabled=false > "$out/service.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null || true; [[ -n "${ppid:-}" ]] && kill $ppid 2>/dev/null || true' EXIT

@@ -12,4 +12,6 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
 fi
 
 mvn -B -ntp -q package -DskipTests -pl cds-service -am
-exec java ${JAVA_OPTS:-} -jar cds-service/target/all-cds-service-0.1.0-SNAPSHOT.jar --spring.profiles.active=demo "$@"
+# Unpacked, with a class-data-sharing archive: ready in about half the time of `java -jar` on the Boot jar.
+launch=$(scripts/prepare-service.sh cds-service/target/all-cds-service-0.1.0-SNAPSHOT.jar cds-service/target/launch)
+exec java ${JAVA_OPTS:-} $launch --spring.profiles.active=demo "$@"
