@@ -13,7 +13,8 @@ name=$(basename "$jar")
 sum=$(sha256sum "$jar" | cut -d' ' -f1)
 if [[ ! -f "$dir/.source" || "$(cat "$dir/.source")" != "$sum" ]]; then
   rm -rf "$dir" && mkdir -p "$dir"
-  java -Djarmode=tools -jar "$jar" extract --destination "$dir/app" > "$dir/extract.log" 2>&1
+  java -Djarmode=tools -jar "$jar" extract --destination "$dir/app" > "$dir/extract.log" 2>&1 \
+    || { echo "prepare-service.sh: could not unpack $jar (see $dir/extract.log)" >&2; exit 1; }
   # The training start: Spring exits once its context is refreshed (the ELM loaded and compiled, no
   # warm-up calls), and the JVM writes what it loaded. Without an archive the service still starts.
   if ! java -XX:ArchiveClassesAtExit="$dir/app.jsa" -Dspring.context.exit=onRefresh -jar "$dir/app/$name" \
