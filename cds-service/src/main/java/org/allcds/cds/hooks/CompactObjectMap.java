@@ -39,17 +39,13 @@ final class CompactObjectMap extends AbstractMap<String, JsonNode> {
     private LinkedHashMap<String, JsonNode> large; // set once the object outgrows the arrays
 
     private int indexOf(Object name) {
-        for (int i = 0; i < size; i++) {
-            if (names[i] == name) {
-                return i;
-            }
+        if (name == null) {
+            return -1;
         }
-        if (name != null) {
-            int hash = name.hashCode(); // cached in the String; a new member costs int compares, not equals
-            for (int i = 0; i < size; i++) {
-                if (hashes[i] == hash && name.equals(names[i])) {
-                    return i;
-                }
+        int hash = name.hashCode(); // cached in the String: a name not present costs int compares, not equals
+        for (int i = 0; i < size; i++) {
+            if (names[i] == name || (hashes[i] == hash && name.equals(names[i]))) {
+                return i;
             }
         }
         return -1;
