@@ -73,7 +73,8 @@ final class EntryParser implements AutoCloseable {
             ResourceReader reader = new ResourceReader(fhirContext);
             List<T> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                out.add(reader.read(type, entries.get(i), where.apply(i)));
+                int at = i;
+                out.add(reader.read(type, entries.get(i), () -> where.apply(at)));
             }
             return out;
         }
@@ -87,8 +88,9 @@ final class EntryParser implements AutoCloseable {
             while ((c = nextChunk.getAndIncrement()) < chunks) {
                 try {
                     for (int i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) {
+                        int at = i;
                         try {
-                            outcomes[i] = reader.read(type, entries.get(i), where.apply(i));
+                            outcomes[i] = reader.read(type, entries.get(i), () -> where.apply(at));
                         } catch (Throwable t) { // kept for its place in the order; a helper must never die holding a chunk
                             outcomes[i] = t;
                         }

@@ -162,7 +162,7 @@ public class PatientDataService {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a " + expectedType
                     + " resource, got " + (type.isEmpty() ? "no resourceType" : type));
         }
-        return new ResourceReader(fhirContext).read(resourceClass(type), json, "prefetch '" + key + "'");
+        return new ResourceReader(fhirContext).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
     }
 
     private List<Resource> readBundle(String key, JsonNode json, String entryType) {

@@ -7,6 +7,7 @@ import ca.uhn.fhir.parser.LenientErrorHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.allcds.cds.problems.RequestProblem;
+import java.util.function.Supplier;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -23,14 +24,15 @@ final class ResourceReader {
                 .setParserErrorHandler(new LenientErrorHandler(false).setErrorOnInvalidValue(true));
     }
 
-    <T extends Resource> T read(Class<T> type, JsonNode json, String where) {
+    /** @param where names the resource in an error message; asked for only when there is one */
+    <T extends Resource> T read(Class<T> type, JsonNode json, Supplier<String> where) {
         if (!(json instanceof ObjectNode object)) {
-            throw RequestProblem.badRequest("invalid-resource", where + " is not a JSON object");
+            throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a JSON object");
         }
         try {
             return parser.parseResource(type, new JacksonTreeStructure(object));
         } catch (DataFormatException | IllegalArgumentException | ClassCastException e) {
-            throw RequestProblem.badRequest("invalid-resource", where + " is not a valid FHIR R4 " + type.getSimpleName()
+            throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a valid FHIR R4 " + type.getSimpleName()
                     + ": " + firstLine(e.getMessage()));
         }
     }
