@@ -64,6 +64,14 @@ final class JacksonTreeStructure implements JsonLikeStructure {
         throw new UnsupportedOperationException("parsing only");
     }
 
+    /** A JSON value as the text HAPI's parser hands to a primitive's {@code setValueAsString}. */
+    static String scalarText(JsonNode node) {
+        if (node instanceof DecimalNode) {
+            return node.decimalValue().toPlainString();
+        }
+        return node.asText();
+    }
+
     private static final class TreeObject extends BaseJsonLikeObject {
         private final ObjectNode node;
         private int underscoreKeys = -1; // -1: not counted yet
@@ -203,10 +211,7 @@ final class JacksonTreeStructure implements JsonLikeStructure {
 
         @Override
         public String getAsString() {
-            if (node instanceof DecimalNode) {
-                return node.decimalValue().toPlainString();
-            }
-            return node.asText();
+            return scalarText(node);
         }
 
         @Override
