@@ -90,28 +90,25 @@ public final class PatientRecord {
     private static Map<String, BitSet> buildIndex(List<Resource> resources, String codePath) {
         Map<String, BitSet> index = new HashMap<>();
         for (int i = 0; i < resources.size(); i++) {
-            for (String key : codingKeys(resources.get(i), codePath)) {
-                index.computeIfAbsent(key, k -> new BitSet()).set(i);
+            Property property = resources.get(i).getNamedProperty(codePath);
+            if (property == null) {
+                continue;
+            }
+            for (Base value : property.getValues()) {
+                if (value instanceof CodeableConcept cc) {
+                    for (Coding c : cc.getCoding()) {
+                        mark(index, c, i);
+                    }
+                } else if (value instanceof Coding c) {
+                    mark(index, c, i);
+                }
             }
         }
         return index;
     }
 
-    private static Set<String> codingKeys(Resource resource, String codePath) {
-        Property property = resource.getNamedProperty(codePath);
-        if (property == null) {
-            return Set.of();
-        }
-        java.util.HashSet<String> keys = new java.util.HashSet<>();
-        for (Base value : property.getValues()) {
-            if (value instanceof CodeableConcept cc) {
-                for (Coding c : cc.getCoding()) {
-                    keys.add(ValueSetRepository.key(c.getSystem(), c.getCode()));
-                }
-            } else if (value instanceof Coding c) {
-                keys.add(ValueSetRepository.key(c.getSystem(), c.getCode()));
-            }
-        }
-        return keys;
+    /** A key seen twice in one resource marks the same position twice: no set per resource needed. */
+    private static void mark(Map<String, BitSet> index, Coding c, int position) {
+        index.computeIfAbsent(ValueSetRepository.key(c.getSystem(), c.getCode()), k -> new BitSet()).set(position);
     }
 }

@@ -5,9 +5,11 @@ import static java.util.Map.entry;
 import ca.uhn.fhir.parser.BaseParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
-import java.util.function.Consumer;
+import java.util.function.Function;
 import org.hl7.fhir.r4.model.BooleanType;
 import org.hl7.fhir.r4.model.CanonicalType;
 import org.hl7.fhir.r4.model.CodeType;
@@ -77,19 +79,19 @@ final class DirectResourceReader {
             Map.of("low", (r, v) -> r.setLow(quantity(v)),
                     "high", (r, v) -> r.setHigh(quantity(v)),
                     "type", (r, v) -> r.setType(codeableConcept(v)),
-                    "appliesTo", (r, v) -> each(v, x -> r.addAppliesTo(codeableConcept(x))),
+                    "appliesTo", (r, v) -> r.setAppliesTo(list(v, DirectResourceReader::codeableConcept)),
                     "text", (r, v) -> r.setTextElement(primitive(v, new StringType())));
 
     private static final Map<String, BiConsumer<Meta, JsonNode>> META = Map.of(
             "versionId", (m, v) -> m.setVersionIdElement(primitive(v, new IdType())),
             "lastUpdated", (m, v) -> m.setLastUpdatedElement(primitive(v, new InstantType())),
             "source", (m, v) -> m.setSourceElement(primitive(v, new UriType())),
-            "profile", (m, v) -> each(v, x -> m.getProfile().add(primitive(x, new CanonicalType()))),
-            "tag", (m, v) -> each(v, x -> m.addTag(coding(x))),
-            "security", (m, v) -> each(v, x -> m.addSecurity(coding(x))));
+            "profile", (m, v) -> m.setProfile(list(v, x -> primitive(x, new CanonicalType()))),
+            "tag", (m, v) -> m.setTag(list(v, DirectResourceReader::coding)),
+            "security", (m, v) -> m.setSecurity(list(v, DirectResourceReader::coding)));
 
     private static final Map<String, BiConsumer<CodeableConcept, JsonNode>> CODEABLE_CONCEPT = Map.of(
-            "coding", (c, v) -> each(v, x -> c.addCoding(coding(x))),
+            "coding", (c, v) -> c.setCoding(list(v, DirectResourceReader::coding)),
             "text", (c, v) -> c.setTextElement(primitive(v, new StringType())));
 
     private static final Map<String, BiConsumer<Coding, JsonNode>> CODING = Map.of(
@@ -129,10 +131,10 @@ final class DirectResourceReader {
             entry("resourceType", (o, v) -> { }), // checked by read
             entry("id", (o, v) -> o.setIdElement(primitive(v, new IdType()))),
             entry("meta", (o, v) -> o.setMeta(composite(v, new Meta(), META))),
-            entry("identifier", (o, v) -> each(v, x -> o.addIdentifier(composite(x, new Identifier(), IDENTIFIER)))),
+            entry("identifier", (o, v) -> o.setIdentifier(list(v, x -> composite(x, new Identifier(), IDENTIFIER)))),
             entry("status", (o, v) -> o.setStatusElement(
                     primitive(v, new Enumeration<>(new Observation.ObservationStatusEnumFactory())))),
-            entry("category", (o, v) -> each(v, x -> o.addCategory(codeableConcept(x)))),
+            entry("category", (o, v) -> o.setCategory(list(v, DirectResourceReader::codeableConcept))),
             entry("code", (o, v) -> o.setCode(codeableConcept(v))),
             entry("subject", (o, v) -> o.setSubject(reference(v))),
             entry("encounter", (o, v) -> o.setEncounter(reference(v))),
@@ -140,14 +142,14 @@ final class DirectResourceReader {
             entry("effectiveInstant", (o, v) -> o.setEffective(once(o.getEffective(), primitive(v, new InstantType())))),
             entry("effectivePeriod", (o, v) -> o.setEffective(once(o.getEffective(), composite(v, new Period(), PERIOD)))),
             entry("issued", (o, v) -> o.setIssuedElement(primitive(v, new InstantType()))),
-            entry("performer", (o, v) -> each(v, x -> o.addPerformer(reference(x)))),
+            entry("performer", (o, v) -> o.setPerformer(list(v, DirectResourceReader::reference))),
             entry("valueQuantity", (o, v) -> o.setValue(once(o.getValue(), quantity(v)))),
             entry("valueCodeableConcept", (o, v) -> o.setValue(once(o.getValue(), codeableConcept(v)))),
             entry("valueString", (o, v) -> o.setValue(once(o.getValue(), primitive(v, new StringType())))),
-            entry("interpretation", (o, v) -> each(v, x -> o.addInterpretation(codeableConcept(x)))),
+            entry("interpretation", (o, v) -> o.setInterpretation(list(v, DirectResourceReader::codeableConcept))),
             entry("specimen", (o, v) -> o.setSpecimen(reference(v))),
-            entry("referenceRange", (o, v) -> each(v, x -> o.addReferenceRange(
-                    composite(x, new Observation.ObservationReferenceRangeComponent(), REFERENCE_RANGE)))));
+            entry("referenceRange", (o, v) -> o.setReferenceRange(
+                    list(v, x -> composite(x, new Observation.ObservationReferenceRangeComponent(), REFERENCE_RANGE)))));
 
     private static CodeableConcept codeableConcept(JsonNode json) {
         return composite(json, new CodeableConcept(), CODEABLE_CONCEPT);
@@ -208,12 +210,21 @@ final class DirectResourceReader {
         return (ObjectNode) json;
     }
 
-    /** A repeating element: a JSON array of objects or strings, never null items (HAPI's business). */
-    private static void each(JsonNode json, Consumer<JsonNode> add) {
+    /**
+     * A repeating element: a JSON array, each item read by {@code item}, in a list of its exact size (the
+     * model's own lists start at ten slots, and most FHIR arrays hold one item). An empty array leaves the
+     * element unset, as HAPI's parser does.
+     */
+    private static <T> List<T> list(JsonNode json, Function<JsonNode, T> item) {
         notPlainIf(!json.isArray());
-        for (JsonNode item : json) {
-            add.accept(item);
+        if (json.isEmpty()) {
+            return null;
         }
+        List<T> items = new ArrayList<>(json.size());
+        for (JsonNode x : json) {
+            items.add(item.apply(x));
+        }
+        return items;
     }
 
     /**
