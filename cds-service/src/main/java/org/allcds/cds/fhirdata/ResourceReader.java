@@ -16,6 +16,8 @@ import org.hl7.fhir.r4.model.Resource;
  */
 final class ResourceReader {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResourceReader.class);
+
     private final IJsonLikeParser parser;
     private final boolean direct;
 
@@ -51,6 +53,12 @@ final class ResourceReader {
         } catch (DataFormatException | IllegalArgumentException | ClassCastException e) {
             throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a valid FHIR R4 " + type.getSimpleName()
                     + ": " + firstLine(e.getMessage()));
+        } catch (RuntimeException e) {
+            // HAPI's parser failing on input it does not expect (a member named "" reads charAt(0)): still the
+            // request's fault, a 400 that says so, not a 500
+            log.warn("HAPI's parser failed on {}: {}", where.get(), e.toString());
+            throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a valid FHIR R4 " + type.getSimpleName()
+                    + ": HAPI's parser could not read it (is there a member without a name?)");
         }
     }
 

@@ -316,6 +316,18 @@ class BadInputTest {
         }
     }
 
+    /** A member with an empty name in a resource (HAPI's parser reads a name's first character) is a 400, not a 500. */
+    @Test
+    void emptyMemberNameInAResourceIs400() throws Exception {
+        for (String where : List.of("resource", "code")) {
+            ObjectNode r = request("cr-followup-normal");
+            JsonNode first = entries(r, "observations").iterator().next().get("resource");
+            ((ObjectNode) ("resource".equals(where) ? first : first.get("code"))).put("", 1);
+            Answer a = send("all-disease-status", r);
+            assertError(a, 400, "invalid-resource");
+        }
+    }
+
     /** An empty unit code is an unreadable unit (data-conflict), never a 500. */
     @Test
     void emptyUnitCodeDoesNotBreakTheService() throws Exception {
