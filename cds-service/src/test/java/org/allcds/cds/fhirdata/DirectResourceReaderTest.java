@@ -21,7 +21,9 @@ import org.allcds.fixtures.Fixture;
 import org.allcds.fixtures.FixtureCatalog;
 import org.hl7.fhir.r4.model.Base;
 import org.hl7.fhir.r4.model.DecimalType;
+import org.hl7.fhir.r4.model.Condition;
 import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Procedure;
 import org.hl7.fhir.r4.model.PrimitiveType;
 import org.hl7.fhir.r4.model.Property;
 import org.hl7.fhir.r4.model.Resource;
@@ -38,50 +40,109 @@ class DirectResourceReaderTest {
     private final ResourceReader withDirect = new ResourceReader(FHIR, true);
     private final ResourceReader hapiOnly = new ResourceReader(FHIR, false);
 
-    /** Every element the direct reader knows, with values of each kind it sets. */
+    /** Every element the direct reader knows, with values of each kind it sets, for each type it reads. */
     private static final String EVERY_ELEMENT = """
             {"resourceType":"Observation","id":"rich-1",
              "meta":{"versionId":"3","lastUpdated":"2025-05-01T10:00:00.123+02:00","source":"urn:lab",
                      "profile":["http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-lab"],
                      "tag":[{"system":"urn:tags","code":"t"}],"security":[{"system":"urn:sec","code":"N"}]},
              "identifier":[{"use":"official","type":{"text":"accession"},"system":"urn:acc","value":"A-1"}],
+             "basedOn":[{"reference":"ServiceRequest/sr1"}],"partOf":[{"reference":"Procedure/pr1"}],
              "status":"amended",
              "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],
              "code":{"coding":[{"system":"http://loinc.org","version":"2.77","code":"26464-8","display":"WBC","userSelected":true}],
                      "text":"White cells"},
              "subject":{"reference":"Patient/p1","type":"Patient","display":"A patient"},
+             "focus":[{"reference":"Specimen/s1"}],
              "encounter":{"reference":"Encounter/e1"},
              "effectivePeriod":{"start":"2025-04-30T08:00:00Z","end":"2025-04-30"},
              "issued":"2025-04-30T09:15:00.5-05:00",
              "performer":[{"reference":"Organization/lab"},{"display":"Dr A"}],
              "valueQuantity":{"value":1.50,"comparator":"<","unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"},
+             "dataAbsentReason":{"text":"partly"},
              "interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"L"}]}],
-             "specimen":{"reference":"Specimen/s1"},
+             "note":[{"authorString":"lab tech","time":"2025-04-30","text":"*hemolysed*"},{"authorReference":{"reference":"Practitioner/x"}}],
+             "bodySite":{"text":"left arm"},"method":{"text":"flow cytometry"},
+             "specimen":{"reference":"Specimen/s1"},"device":{"display":"analyser 3"},
              "referenceRange":[{"low":{"value":4,"unit":"10*3/uL"},"high":{"value":11.0},"type":{"text":"normal"},
-                                "appliesTo":[{"text":"adult"}],"text":"4-11"}]}""";
+                                "appliesTo":[{"text":"adult"}],"age":{"low":{"value":18},"high":{"value":99}},"text":"4-11"}],
+             "hasMember":[{"reference":"Observation/m1"}],"derivedFrom":[{"reference":"Observation/d1"}],
+             "component":[
+               {"code":{"text":"range"},"valueRange":{"low":{"value":1},"high":{"value":2,"unit":"%"}},
+                "interpretation":[{"text":"N"}],"referenceRange":[{"text":"any"}]},
+               {"code":{"text":"ratio"},"valueRatio":{"numerator":{"value":1},"denominator":{"value":128}}},
+               {"code":{"text":"boolean"},"valueBoolean":false},
+               {"code":{"text":"integer"},"valueInteger":-42},
+               {"code":{"text":"dateTime"},"valueDateTime":"2025-04"},
+               {"code":{"text":"period"},"valuePeriod":{"start":"2025"}},
+               {"code":{"text":"string"},"valueString":"detected"},
+               {"code":{"text":"coded"},"valueCodeableConcept":{"text":"positive"}},
+               {"code":{"text":"absent"},"dataAbsentReason":{"text":"not done"}}]}""";
+
+    private static final String EVERY_PROCEDURE_ELEMENT = """
+            {"resourceType":"Procedure","id":"proc-1","meta":{"lastUpdated":"2025-05-01T10:00:00Z"},
+             "identifier":[{"system":"urn:p","value":"1"}],"basedOn":[{"reference":"ServiceRequest/sr1"}],
+             "partOf":[{"reference":"Procedure/p0"}],"status":"completed","statusReason":{"text":"none"},
+             "category":{"text":"diagnostic"},
+             "code":{"coding":[{"system":"http://snomed.info/sct","code":"277762005","display":"Lumbar puncture"}]},
+             "subject":{"reference":"Patient/p1"},"encounter":{"reference":"Encounter/e1"},
+             "performedPeriod":{"start":"2025-03-01T10:00:00+01:00","end":"2025-03-01T10:30:00+01:00"},
+             "recorder":{"reference":"Practitioner/r"},"asserter":{"reference":"Practitioner/a"},
+             "performer":[{"function":{"text":"operator"},"actor":{"reference":"Practitioner/o"},"onBehalfOf":{"reference":"Organization/h"}}],
+             "location":{"reference":"Location/l"},"reasonCode":[{"text":"staging"}],"reasonReference":[{"reference":"Condition/c"}],
+             "bodySite":[{"text":"L3-L4"}],"outcome":{"text":"ok"},"report":[{"reference":"DiagnosticReport/d"}],
+             "complication":[{"text":"none"}],"followUp":[{"text":"rest"}],"note":[{"text":"uneventful"}]}""";
+
+    private static final String EVERY_CONDITION_ELEMENT = """
+            {"resourceType":"Condition","id":"cond-1","meta":{"versionId":"1"},
+             "identifier":[{"value":"c-1"}],
+             "clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},
+             "verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-ver-status","code":"confirmed"}]},
+             "category":[{"text":"problem"}],"severity":{"text":"severe"},
+             "code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"C91.00"}]},
+             "bodySite":[{"text":"marrow"}],"subject":{"reference":"Patient/p1"},"encounter":{"reference":"Encounter/e1"},
+             "onsetDateTime":"2020-01-15","abatementString":"in remission","recordedDate":"2020-01-16T09:00:00Z",
+             "recorder":{"reference":"Practitioner/r"},"asserter":{"reference":"Practitioner/a"},
+             "note":[{"authorString":"Dr B","text":"Ph-negative"}]}""";
+
+    private static final List<Class<? extends Resource>> TYPES = List.of(Observation.class, Procedure.class, Condition.class);
 
     @Test
-    void everyFixtureObservationIsReadDirectlyToWhatHapisParserBuilds() {
-        int n = 0;
-        for (ObjectNode observation : fixtureObservations()) {
-            Resource direct = DirectResourceReader.read(Observation.class, observation);
-            assertThat(direct).as("read directly: %s", observation).isNotNull();
-            assertThat(model(direct)).as(observation.toString()).isEqualTo(model(hapiOnly.read(Observation.class, observation, () -> "x")));
-            n++;
+    void everyFixtureObservationProcedureAndConditionIsReadDirectlyToWhatHapisParserBuilds() {
+        for (Class<? extends Resource> type : TYPES) {
+            int n = 0;
+            for (ObjectNode resource : fixtureResources(type)) {
+                Resource direct = DirectResourceReader.read(type, resource);
+                assertThat(direct).as("read directly: %s", resource).isNotNull();
+                assertThat(model(direct)).as(resource.toString()).isEqualTo(model(hapiOnly.read(type, resource, () -> "x")));
+                n++;
+            }
+            assertThat(n).as(type.getSimpleName()).isGreaterThan(20);
         }
-        assertThat(n).isGreaterThan(500);
     }
 
     @Test
     void everyElementItKnowsIsReadToWhatHapisParserBuilds() {
-        ObjectNode rich = tree(EVERY_ELEMENT);
-        Resource direct = DirectResourceReader.read(Observation.class, rich);
-        assertThat(direct).isNotNull();
-        String model = model(direct);
-        assertThat(model).isEqualTo(model(hapiOnly.read(Observation.class, rich, () -> "x")));
-        // the model dump is worth comparing: it holds the ids, classes, scales and the parser's mark
-        assertThat(model).contains("id:IdType=Observation/rich-1/_history/3", "value:DecimalType=1.5 (scale 1)",
-                "comparator:Enumeration=<", "userSelected:BooleanType=true", "parsed by HAPI's parser: true");
+        Map<String, List<String>> expected = Map.of(
+                EVERY_ELEMENT, List.of("id:IdType=Observation/rich-1/_history/3", "value[x]:Quantity",
+                        "value:DecimalType=1.5 (scale 1)", "comparator:Enumeration=<", "userSelected:BooleanType=true",
+                        "value[x]:Range", "value[x]:Ratio", "value[x]:BooleanType=false", "value[x]:IntegerType=-42",
+                        "author[x]:StringType=lab tech", "author[x]:Reference", "age:Range", "text:MarkdownType=*hemolysed*",
+                        "parsed by HAPI's parser: true"),
+                EVERY_PROCEDURE_ELEMENT, List.of("id:IdType=Procedure/proc-1", "performed[x]:Period", "status:Enumeration=completed",
+                        "performer:ProcedurePerformerComponent"),
+                EVERY_CONDITION_ELEMENT, List.of("id:IdType=Condition/cond-1/_history/1", "onset[x]:DateTimeType=2020-01-15",
+                        "abatement[x]:StringType=in remission"));
+        for (Map.Entry<String, List<String>> example : expected.entrySet()) {
+            ObjectNode json = tree(example.getKey());
+            Class<? extends Resource> type = typeOf(json);
+            Resource direct = DirectResourceReader.read(type, json);
+            assertThat(direct).as(example.getKey()).isNotNull();
+            String model = model(direct);
+            assertThat(model).isEqualTo(model(hapiOnly.read(type, json, () -> "x")));
+            // the model dump is worth comparing: it holds the ids, classes, scales and the parser's mark
+            assertThat(model).contains(example.getValue());
+        }
     }
 
     /**
@@ -91,26 +152,31 @@ class DirectResourceReaderTest {
     @Test
     void mutatedObservationsGetHapisResourceOrHapisError() {
         List<ObjectNode> bases = new ArrayList<>();
-        bases.add(tree(EVERY_ELEMENT));
+        for (String rich : List.of(EVERY_ELEMENT, EVERY_PROCEDURE_ELEMENT, EVERY_CONDITION_ELEMENT)) {
+            bases.add(tree(rich));
+        }
         Map<String, ObjectNode> oneOfEachShape = new LinkedHashMap<>();
-        for (ObjectNode o : fixtureObservations()) {
-            oneOfEachShape.putIfAbsent(shape(o), o);
+        for (Class<? extends Resource> type : TYPES) {
+            for (ObjectNode o : fixtureResources(type)) {
+                oneOfEachShape.putIfAbsent(shape(o), o);
+            }
         }
         bases.addAll(oneOfEachShape.values());
         int mutants = 0;
         int readDirectly = 0;
         for (ObjectNode base : bases) {
+            Class<? extends Resource> type = typeOf(base);
             for (ObjectNode mutant : mutants(base)) {
                 ObjectNode tree = tree(mutant.toString()); // as the service reads it
-                assertThat(outcome(withDirect, tree)).as(mutant.toString()).isEqualTo(outcome(hapiOnly, tree));
+                assertThat(outcome(withDirect, type, tree)).as(mutant.toString()).isEqualTo(outcome(hapiOnly, type, tree));
                 mutants++;
-                if (DirectResourceReader.read(Observation.class, tree) != null) {
+                if (DirectResourceReader.read(type, tree) != null) {
                     readDirectly++;
                 }
             }
         }
         // both ways are exercised: many mutants are still plain, many are not
-        assertThat(mutants).isGreaterThan(2000);
+        assertThat(mutants).isGreaterThan(5000);
         assertThat(readDirectly).isBetween(mutants / 10, mutants - mutants / 10);
     }
 
@@ -120,16 +186,21 @@ class DirectResourceReaderTest {
         assertThat(DirectResourceReader.read(org.hl7.fhir.r4.model.Patient.class, patient)).isNull();
     }
 
-    private List<ObjectNode> fixtureObservations() {
-        List<ObjectNode> observations = new ArrayList<>();
+    private List<ObjectNode> fixtureResources(Class<? extends Resource> type) {
+        List<ObjectNode> resources = new ArrayList<>();
         for (Fixture f : FixtureCatalog.load()) {
             for (JsonNode r : f.resources(LocalDate.of(2025, 6, 1))) {
-                if ("Observation".equals(r.path("resourceType").asText())) {
-                    observations.add(tree(r.toString()));
+                if (type.getSimpleName().equals(r.path("resourceType").asText())) {
+                    resources.add(tree(r.toString()));
                 }
             }
         }
-        return observations;
+        return resources;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Class<? extends Resource> typeOf(ObjectNode json) {
+        return (Class<? extends Resource>) FHIR.getResourceDefinition(json.path("resourceType").asText()).getImplementingClass();
     }
 
     private ObjectNode tree(String json) {
@@ -254,9 +325,9 @@ class DirectResourceReaderTest {
     }
 
     /** The model the service would work on, or the 400's message. */
-    private static String outcome(ResourceReader reader, ObjectNode tree) {
+    private static String outcome(ResourceReader reader, Class<? extends Resource> type, ObjectNode tree) {
         try {
-            return model(reader.read(Observation.class, tree, () -> "the Observation"));
+            return model(reader.read(type, tree, () -> "the resource"));
         } catch (RequestProblem e) {
             return "refused: " + e.getMessage();
         }
