@@ -3,6 +3,7 @@ package org.allcds.cql;
 import java.math.BigDecimal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Deque;
@@ -12,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import java.util.function.BinaryOperator;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import javax.xml.namespace.QName;
 import org.cqframework.cql.elm.evaluating.SimpleElmEvaluator;
@@ -71,6 +74,19 @@ final class CompiledCql {
 
     private static final Object UNSET = new Object();
     private static final QName QUANTITY = new QName("urn:hl7-org:elm-types:r1", "Quantity");
+    private static final QName CODE = new QName("urn:hl7-org:elm-types:r1", "Code");
+    private static final QName CONCEPT = new QName("urn:hl7-org:elm-types:r1", "Concept");
+    private static final Map<QName, Supplier<Object>> SYSTEM_TYPES = Map.of(CODE, Code::new, CONCEPT, Concept::new);
+    @SuppressWarnings("unchecked")
+    private static final Map<QName, Map<String, BiConsumer<Object, Object>>> SYSTEM_SETTERS = Map.of(
+            CODE, Map.of(
+                    "code", (o, v) -> ((Code) o).setCode((String) v),
+                    "system", (o, v) -> ((Code) o).setSystem((String) v),
+                    "version", (o, v) -> ((Code) o).setVersion((String) v),
+                    "display", (o, v) -> ((Code) o).setDisplay((String) v)),
+            CONCEPT, Map.of(
+                    "codes", (o, v) -> ((Concept) o).setCodes((Iterable<Code>) v),
+                    "display", (o, v) -> ((Concept) o).setDisplay((String) v)));
 
     /** Per-call state: the engine State the operators take, and the values of definitions and parameters. */
     static final class Run {
@@ -483,6 +499,21 @@ final class CompiledCql {
                     q.setValue((BigDecimal) v);
                     q.setUnit((String) unitValue);
                     return q;
+                };
+            }
+            Map<String, BiConsumer<Object, Object>> setters = SYSTEM_SETTERS.get(classType);
+            if (setters != null && setters.keySet().containsAll(List.of(names))) {
+                // System.Code / System.Concept (FHIRHelpers' ToCode, ToConcept): the setters the engine's reflective
+                // setValue calls, called directly. It finds Concept.setCodes(Iterable) only after a failed exact
+                // lookup, an exception and a copy of every public method, on every call (it caches only exact hits).
+                Supplier<Object> make = SYSTEM_TYPES.get(classType);
+                BiConsumer<Object, Object>[] set = Arrays.stream(names).map(setters::get).toArray(BiConsumer[]::new);
+                return (r, l) -> {
+                    Object object = make.get();
+                    for (int i = 0; i < n; i++) {
+                        set[i].accept(object, values[i].eval(r, l));
+                    }
+                    return object;
                 };
             }
             return (r, l) -> {
