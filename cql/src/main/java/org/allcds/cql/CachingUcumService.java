@@ -29,7 +29,7 @@ final class CachingUcumService implements UcumService {
     private static final Factor NOT_LINEAR = new Factor(null, null);
 
     private final UcumService ucum;
-    private final Map<String, Factor> factors = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Factor>> factors = new ConcurrentHashMap<>();
 
     CachingUcumService(UcumService ucum) {
         this.ucum = ucum;
@@ -37,7 +37,7 @@ final class CachingUcumService implements UcumService {
 
     @Override
     public Decimal convert(Decimal value, String sourceUnit, String destUnit) throws UcumException {
-        Factor factor = factors.computeIfAbsent(sourceUnit + "\u0000" + destUnit, k -> factor(sourceUnit, destUnit));
+        Factor factor = factorOf(sourceUnit, destUnit);
         if (factor.refusal() != null) {
             throw new UcumException(factor.refusal().getMessage());
         }
@@ -56,14 +56,23 @@ final class CachingUcumService implements UcumService {
      * caller then goes the engine's way.
      */
     BigDecimal convertByFactor(BigDecimal value, String sourceUnit, String destUnit) {
-        if (value.toString().indexOf('E') >= 0) {
+        // BigDecimal.toString's exponent form: a negative scale, or an adjusted exponent below -6 (its javadoc)
+        if (value.scale() < 0 || value.precision() - value.scale() - 1 < -6) {
             return null;
         }
-        Factor factor = factors.computeIfAbsent(sourceUnit + "\u0000" + destUnit, k -> factor(sourceUnit, destUnit));
+        Factor factor = factorOf(sourceUnit, destUnit);
         if (factor.refusal() != null || factor == NOT_LINEAR) {
             return null;
         }
-        return new BigDecimal(value.multiply(factor.value()).stripTrailingZeros().toPlainString());
+        // what a trip through toPlainString and back leaves of the stripped product: never a negative scale
+        BigDecimal product = value.multiply(factor.value()).stripTrailingZeros();
+        return product.scale() < 0 ? product.setScale(0) : product;
+    }
+
+    /** Per source unit, per target unit: no key string built (and hashed) per conversion. */
+    private Factor factorOf(String sourceUnit, String destUnit) {
+        return factors.computeIfAbsent(sourceUnit, s -> new ConcurrentHashMap<>())
+                .computeIfAbsent(destUnit, d -> factor(sourceUnit, d));
     }
 
     private Factor factor(String sourceUnit, String destUnit) {
