@@ -76,9 +76,13 @@ final class CompiledCql {
     private static final QName QUANTITY = new QName("urn:hl7-org:elm-types:r1", "Quantity");
     private static final QName CODE = new QName("urn:hl7-org:elm-types:r1", "Code");
     private static final QName CONCEPT = new QName("urn:hl7-org:elm-types:r1", "Concept");
-    private static final Map<QName, Supplier<Object>> SYSTEM_TYPES = Map.of(CODE, Code::new, CONCEPT, Concept::new);
+    private static final Map<QName, Supplier<Object>> SYSTEM_TYPES = Map.of(
+            QUANTITY, Quantity::new, CODE, Code::new, CONCEPT, Concept::new);
     @SuppressWarnings("unchecked")
     private static final Map<QName, Map<String, BiConsumer<Object, Object>>> SYSTEM_SETTERS = Map.of(
+            QUANTITY, Map.of(
+                    "value", (o, v) -> ((Quantity) o).setValue((BigDecimal) v),
+                    "unit", (o, v) -> ((Quantity) o).setUnit((String) v)),
             CODE, Map.of(
                     "code", (o, v) -> ((Code) o).setCode((String) v),
                     "system", (o, v) -> ((Code) o).setSystem((String) v),
@@ -487,25 +491,11 @@ final class CompiledCql {
                 names[i] = inst.getElement().get(i).getName();
                 values[i] = compile(inst.getElement().get(i).getValue(), u, s);
             }
-            if (QUANTITY.equals(classType) && Set.of(names).equals(Set.of("value", "unit")) && n == 2) {
-                // System.Quantity {value, unit}: the setters the engine's reflective setValue would call.
-                int value = names[0].equals("value") ? 0 : 1;
-                return (r, l) -> {
-                    Object a = values[0].eval(r, l);
-                    Object b = values[1].eval(r, l);
-                    Object v = value == 0 ? a : b;
-                    Object unitValue = value == 0 ? b : a;
-                    Quantity q = new Quantity();
-                    q.setValue((BigDecimal) v);
-                    q.setUnit((String) unitValue);
-                    return q;
-                };
-            }
             Map<String, BiConsumer<Object, Object>> setters = SYSTEM_SETTERS.get(classType);
             if (setters != null && setters.keySet().containsAll(List.of(names))) {
-                // System.Code / System.Concept (FHIRHelpers' ToCode, ToConcept): the setters the engine's reflective
-                // setValue calls, called directly. It finds Concept.setCodes(Iterable) only after a failed exact
-                // lookup, an exception and a copy of every public method, on every call (it caches only exact hits).
+                // System.Quantity / Code / Concept (FHIRHelpers' ToQuantity, ToCode, ToConcept): the setters the engine's
+                // reflective setValue calls, called directly. It finds Concept.setCodes(Iterable) only after a failed
+                // exact lookup, an exception and a copy of every public method, on every call (it caches exact hits only).
                 Supplier<Object> make = SYSTEM_TYPES.get(classType);
                 BiConsumer<Object, Object>[] set = Arrays.stream(names).map(setters::get).toArray(BiConsumer[]::new);
                 return (r, l) -> {
