@@ -261,8 +261,7 @@ final class DirectResourceReader {
                     .with("hasMember", (o, v) -> o.setHasMember(list(v, DirectResourceReader::reference)))
                     .with("derivedFrom", (o, v) -> o.setDerivedFrom(list(v, DirectResourceReader::reference)))
                     .with("component", (o, v) -> o.setComponent(list(v, x -> composite(x,
-                            new Observation.ObservationComponentComponent(), COMPONENT))))
-));
+                            new Observation.ObservationComponentComponent(), COMPONENT))))));
 
     private static final Map<String, BiConsumer<Procedure.ProcedurePerformerComponent, JsonNode>> PERFORMER =
             new Elements<Procedure.ProcedurePerformerComponent>()
@@ -296,8 +295,7 @@ final class DirectResourceReader {
                     .with("report", (p, v) -> p.setReport(list(v, DirectResourceReader::reference)))
                     .with("complication", (p, v) -> p.setComplication(list(v, DirectResourceReader::codeableConcept)))
                     .with("followUp", (p, v) -> p.setFollowUp(list(v, DirectResourceReader::codeableConcept)))
-                    .with("note", (p, v) -> p.setNote(list(v, DirectResourceReader::annotation)))
-));
+                    .with("note", (p, v) -> p.setNote(list(v, DirectResourceReader::annotation)))));
 
     private static final Shape<Condition> CONDITION = new Shape<>("Condition", Condition::new, resource(
             new Elements<Condition>()
@@ -315,8 +313,7 @@ final class DirectResourceReader {
                     .with("recordedDate", (c, v) -> c.setRecordedDateElement(primitive(v, new DateTimeType())))
                     .with("recorder", (c, v) -> c.setRecorder(reference(v)))
                     .with("asserter", (c, v) -> c.setAsserter(reference(v)))
-                    .with("note", (c, v) -> c.setNote(list(v, DirectResourceReader::annotation)))
-));
+                    .with("note", (c, v) -> c.setNote(list(v, DirectResourceReader::annotation)))));
 
     private static final Map<Class<?>, Shape<?>> SHAPES = Map.of(
             Observation.class, OBSERVATION, Procedure.class, PROCEDURE, Condition.class, CONDITION);
