@@ -473,13 +473,13 @@ final class CompiledCql {
                 names[i] = t.getElement().get(i).getName();
                 values[i] = compile(t.getElement().get(i).getValue(), u, s);
             }
-            int capacity = n * 4 / 3 + 1; // no rehash while filling
+            ArrayTuple.Shape shape = new ArrayTuple.Shape(names);
             return (r, l) -> {
-                LinkedHashMap<String, Object> elements = new LinkedHashMap<>(capacity);
+                Object[] elements = new Object[n];
                 for (int i = 0; i < n; i++) {
-                    elements.put(names[i], values[i].eval(r, l));
+                    elements[i] = values[i].eval(r, l);
                 }
-                return new Tuple(r.state).withElements(elements);
+                return new ArrayTuple(r.state, shape, elements);
             };
         }
         if (e instanceof Instance inst) {
@@ -834,6 +834,9 @@ final class CompiledCql {
         PropertyRead read = new PropertyRead(path);
         return (r, l) -> {
             Object target = source.eval(r, l);
+            if (target instanceof ArrayTuple t) {
+                return read.element(t);
+            }
             if (target instanceof Tuple t) {
                 return t.getElement(path); // what the environment's system data provider answers for a tuple
             }
@@ -849,9 +852,20 @@ final class CompiledCql {
     private final class PropertyRead {
         private final String path;
         private volatile Object[] seen = new Object[0]; // class, reader, class, reader...; copied on change
+        private volatile ShapeSeen shapeSeen = new ShapeSeen(null, -1); // the last tuple shape read here
 
         PropertyRead(String path) {
-            this.path = path;
+            this.path = path.intern();
+        }
+
+        /** A compiled tuple's element: its position is found once per shape the site meets (usually one). */
+        Object element(ArrayTuple t) {
+            ShapeSeen last = shapeSeen;
+            if (last.shape != t.shape) {
+                last = new ShapeSeen(t.shape, t.shape.indexOf(path));
+                shapeSeen = last;
+            }
+            return last.index < 0 ? null : t.values[last.index];
         }
 
         Object read(Run r, Object target) {
@@ -876,6 +890,8 @@ final class CompiledCql {
             return reader == null ? r.env.resolvePath(target, path) : reader.apply(target);
         }
     }
+
+    private record ShapeSeen(ArrayTuple.Shape shape, int index) {}
 
     /** Only inside a sort's by-expression: a name read from the element being sorted. */
     private Node identifier(IdentifierRef id, Scope s) {
@@ -949,7 +965,7 @@ final class CompiledCql {
                 result = DistinctEvaluator.distinct(result, r.state);
             }
             for (SortStep step : sort) {
-                result.sort(step.comparator(r, l));
+                step.sort(result, r, l);
                 if (step.descending) {
                     Collections.reverse(result);
                 }
@@ -983,17 +999,21 @@ final class CompiledCql {
         Expression low = null;
         Expression high = null;
         for (Expression c : conjuncts) {
-            if (c instanceof GreaterOrEqual || c instanceof LessOrEqual) {
+            if (c instanceof GreaterOrEqual || c instanceof LessOrEqual || c instanceof Equal) {
                 List<Expression> operands = ((BinaryExpression) c).getOperand();
-                String col = aliasColumn(operands.get(0), alias);
-                if (col == null || !independent(operands.get(1)) || (column != null && !column.equals(col))) {
+                int side = c instanceof Equal && aliasColumn(operands.get(0), alias) == null ? 1 : 0;
+                String col = aliasColumn(operands.get(side), alias);
+                Expression bound = operands.get(1 - side);
+                if (col == null || !independent(bound, alias) || (column != null && !column.equals(col))) {
                     continue;
                 }
                 column = col;
-                if (c instanceof GreaterOrEqual && low == null) {
-                    low = operands.get(1);
-                } else if (c instanceof LessOrEqual && high == null) {
-                    high = operands.get(1);
+                // Equal to a day-precision date can only be true where >= and <= both are.
+                if ((c instanceof GreaterOrEqual || c instanceof Equal) && low == null) {
+                    low = bound;
+                }
+                if ((c instanceof LessOrEqual || c instanceof Equal) && high == null) {
+                    high = bound;
                 }
             }
         }
@@ -1020,7 +1040,17 @@ final class CompiledCql {
         return null;
     }
 
-    private static boolean independent(Expression e) {
+    /**
+     * Whether {@code e} has one value for all the elements of the query over {@code alias}: an operand,
+     * parameter, definition or literal, or an outer query's alias and the properties read from it.
+     */
+    private static boolean independent(Expression e, String alias) {
+        if (e instanceof AliasRef a) {
+            return !alias.equals(a.getName());
+        }
+        if (e instanceof Property p && p.getPath().indexOf('.') < 0) {
+            return p.getScope() != null ? !alias.equals(p.getScope()) : p.getSource() != null && independent(p.getSource(), alias);
+        }
         return e instanceof OperandRef || e instanceof ParameterRef || e instanceof Literal
                 || (e instanceof ExpressionRef && !(e instanceof FunctionRef));
     }
@@ -1143,18 +1173,35 @@ final class CompiledCql {
     }
 
     private record SortStep(int kind, String path, Node by, int thisSlot, boolean descending) {
-        Comparator<Object> comparator(Run r, Object[] l) {
+        /**
+         * Sorts ascending, as the engine's comparator would: by value, or by a key read (a column) or
+         * computed (an expression) once per element rather than twice per comparison. The keys are
+         * pure functions of the element, so the comparisons, and the stable sort's order, are the same.
+         */
+        void sort(List<Object> list, Run r, Object[] l) {
             CqlList values = new CqlList();
-            return switch (kind) {
-                case 0 -> values.valueSort;
-                case 1 -> (a, b) -> values.compareTo(element(r, a, path), element(r, b, path));
-                default -> (a, b) -> {
-                    l[thisSlot] = a;
-                    Object left = by.eval(r, l);
-                    l[thisSlot] = b;
-                    return values.compareTo(left, by.eval(r, l));
-                };
-            };
+            int n = list.size();
+            if (kind == 0 || n < 2) { // with two or more, every element takes part in a comparison either way
+                list.sort(kind == 0 ? values.valueSort : (a, b) -> values.compareTo(key(a, r, l), key(b, r, l)));
+                return;
+            }
+            Object[][] keyed = new Object[n][];
+            for (int i = 0; i < n; i++) {
+                Object element = list.get(i);
+                keyed[i] = new Object[] {key(element, r, l), element};
+            }
+            java.util.Arrays.sort(keyed, (a, b) -> values.compareTo(a[0], b[0]));
+            for (int i = 0; i < n; i++) {
+                list.set(i, keyed[i][1]);
+            }
+        }
+
+        private Object key(Object element, Run r, Object[] l) {
+            if (kind == 1) {
+                return element(r, element, path);
+            }
+            l[thisSlot] = element;
+            return by.eval(r, l);
         }
     }
 

@@ -54,6 +54,9 @@ final class RecordEnvironment extends Environment {
         if (target == null) {
             return null;
         }
+        if (target instanceof ArrayTuple t) {
+            return t.getElement(path); // what the system data provider answers for any Tuple (its package is ours)
+        }
         String packageName = PACKAGE_NAME.get(target.getClass());
         if (packageName.startsWith("java.lang")) {
             return super.resolvePath(target, path); // the engine's own error for a path on a primitive
