@@ -1,5 +1,7 @@
 package org.allcds.cql;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -13,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.function.BiConsumer;
 import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
@@ -102,7 +105,18 @@ final class CompiledCql {
         final Object[][] defValues;
         final Object[][] paramValues;
 
+        /** Definitions may be evaluated by a helper thread too ({@link #help}): slots are claimed before evaluating. */
+        final boolean shared;
+        /** Set when the caller has its answers: a helper takes no further definition. */
+        volatile boolean finished;
+
         Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters) {
+            this(compiled, state, fhir, contextValue, parameters, false);
+        }
+
+        Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters,
+                boolean shared) {
+            this.shared = shared;
             this.state = state;
             this.env = state.getEnvironment();
             this.fhir = fhir;
@@ -115,15 +129,13 @@ final class CompiledCql {
                 defValues[u.index] = filled(u.defs.size());
                 paramValues[u.index] = filled(u.params.size());
             }
+            this.today = TodayEvaluator.today(state);
         }
 
-        private Object today;
+        private final Object today;
 
         /** Today() is the evaluation date: the same value however often a call asks (once per result here). */
         Object today() {
-            if (today == null) {
-                today = TodayEvaluator.today(state);
-            }
             return today;
         }
 
@@ -154,6 +166,9 @@ final class CompiledCql {
     }
 
     static final class DefSlot extends Slot {
+        /** Its own expression retrieves data (not only through other definitions): the long part of a long record. */
+        boolean retrieves;
+
         DefSlot(int unit, int index, String name) {
             super(unit, index, name);
         }
@@ -184,6 +199,9 @@ final class CompiledCql {
     }
 
     private final Map<String, Unit> units = new LinkedHashMap<>();
+    /** Definitions that retrieve, last defined first: what a helper evaluates ({@link #help}). */
+    private final List<DefSlot> retrieving = new ArrayList<>();
+    private DefSlot compilingDef; // while compiling a definition's own expression
     private final Map<FunctionDef, Body> functionBodies = new IdentityHashMap<>();
     private final Set<FunctionDef> compiling = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Environment types;
@@ -255,7 +273,13 @@ final class CompiledCql {
             if (u.library.getStatements() != null) {
                 for (ExpressionDef def : u.library.getStatements().getDef()) {
                     if (!(def instanceof FunctionDef)) {
-                        c.compileBody(u.defs.get(def.getName()), u, def.getExpression(), List.of());
+                        DefSlot slot = u.defs.get(def.getName());
+                        c.compilingDef = slot;
+                        c.compileBody(slot, u, def.getExpression(), List.of());
+                        c.compilingDef = null;
+                        if (slot.retrieves) {
+                            c.retrieving.add(0, slot); // last first: the caller starts from the first
+                        }
                     }
                 }
             }
@@ -288,12 +312,96 @@ final class CompiledCql {
 
     private static Object value(DefSlot def, Run run) {
         Object[] values = run.defValues[def.unit];
+        if (run.shared) {
+            return sharedValue(def, run, values);
+        }
         Object v = values[def.index];
         if (v == UNSET) {
             v = def.node.eval(run, new Object[def.locals]);
             values[def.index] = v;
         }
         return v;
+    }
+
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
+
+    /** A definition being evaluated by one thread; another that needs it waits for it instead of evaluating it too. */
+    private static final class Claim {
+        private final CountDownLatch done = new CountDownLatch(1);
+
+        void await() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    done.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the evaluation in other hands finishes; keep the flag
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * A definition's value in a run shared with a helper: evaluated once, by whichever thread claims it
+     * first, the other waiting. Definitions form an acyclic graph, so two threads never wait on each other.
+     * When the evaluation fails, the slot is released unset: a thread that needs it evaluates it again and
+     * meets the error itself (a helper's errors reach no caller).
+     */
+    private static Object sharedValue(DefSlot def, Run run, Object[] values) {
+        while (true) {
+            Object v = SLOT.getAcquire(values, def.index);
+            if (v instanceof Claim claim) {
+                claim.await();
+                continue;
+            }
+            if (v != UNSET) {
+                return v;
+            }
+            Claim mine = new Claim();
+            if (!SLOT.compareAndSet(values, def.index, UNSET, mine)) {
+                continue;
+            }
+            try {
+                v = def.node.eval(run, new Object[def.locals]);
+                SLOT.setRelease(values, def.index, v);
+                return v;
+            } catch (Throwable t) {
+                SLOT.setRelease(values, def.index, UNSET);
+                throw t;
+            } finally {
+                mine.done.countDown();
+            }
+        }
+    }
+
+    /**
+     * A helper's share of a shared run: the definitions that retrieve, last defined first (the caller
+     * starts from the definitions it was asked for, which reach the first ones first), until the caller
+     * has its answers. Errors are left for the caller to meet when it needs that definition.
+     *
+     * @return how many definitions this helper evaluated (others were taken, or had been, by the caller)
+     */
+    int help(Run run) {
+        int evaluated = 0;
+        for (DefSlot def : retrieving) {
+            if (run.finished) {
+                break;
+            }
+            if (SLOT.getAcquire(run.defValues[def.unit], def.index) != UNSET) {
+                continue;
+            }
+            try {
+                sharedValue(def, run, run.defValues[def.unit]);
+                evaluated++;
+            } catch (RuntimeException leftForTheCaller) {
+                // the caller evaluates it again if it needs it
+            }
+        }
+        return evaluated;
     }
 
     private static Object value(ParamSlot p, Run run) {
@@ -1064,10 +1172,16 @@ final class CompiledCql {
      */
     static final class ColumnSortedList extends ArrayList<Object> {
         final String column;
-        private int[] indexed; // positions of day-precision dates, ascending; null: not built yet
-        private org.opencds.cqf.cql.engine.runtime.Date[] keys;
-        private int[] others; // positions not indexed
-        private boolean unusable;
+        /**
+         * Built on first use and published whole (a run may be shared with a helper thread); null: not
+         * built yet, {@link #UNUSABLE}: the list cannot be indexed.
+         */
+        private volatile Index index;
+
+        /** Positions of the day-precision dates, ascending, with those dates; the positions not indexed. */
+        private record Index(int[] indexed, org.opencds.cqf.cql.engine.runtime.Date[] keys, int[] others) {}
+
+        private static final Index UNUSABLE = new Index(null, null, null);
 
         ColumnSortedList(String column, List<Object> sorted) {
             super(sorted);
@@ -1076,34 +1190,29 @@ final class CompiledCql {
 
         /** The elements a query with these bounds on the column must look at, in list order. */
         Iterable<?> candidates(boolean hasLow, Object low, boolean hasHigh, Object high, State state) {
-            if ((hasLow && !isDay(low)) || (hasHigh && !isDay(high)) || !index(state)) {
+            if ((hasLow && !isDay(low)) || (hasHigh && !isDay(high))) {
                 return this;
             }
-            int from = hasLow ? firstTrue(low, state, true) : 0;
-            int to = hasHigh ? firstTrue(high, state, false) : indexed.length;
-            if (others.length == 0) {
-                return subListOf(from, to);
+            Index x = index(state);
+            if (x == UNUSABLE) {
+                return this;
             }
-            int[] positions = new int[Math.max(0, to - from) + others.length];
+            int from = hasLow ? firstTrue(x.keys, low, state, true) : 0;
+            int to = hasHigh ? firstTrue(x.keys, high, state, false) : x.indexed.length;
+            int[] positions = new int[Math.max(0, to - from) + x.others.length];
             int n = 0;
             for (int i = from; i < to; i++) {
-                positions[n++] = indexed[i];
+                positions[n++] = x.indexed[i];
             }
-            for (int p : others) {
-                positions[n++] = p;
+            if (x.others.length > 0) {
+                for (int p : x.others) {
+                    positions[n++] = p;
+                }
+                java.util.Arrays.sort(positions, 0, n);
             }
-            java.util.Arrays.sort(positions, 0, n);
             List<Object> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 out.add(get(positions[i]));
-            }
-            return out;
-        }
-
-        private List<Object> subListOf(int from, int to) {
-            List<Object> out = new ArrayList<>(Math.max(0, to - from));
-            for (int i = from; i < to; i++) {
-                out.add(get(indexed[i]));
             }
             return out;
         }
@@ -1113,7 +1222,8 @@ final class CompiledCql {
          * first whose key {@code <= bound} is false (so positions before it are those <= bound). The
          * engine's own comparison operators decide; on day-precision dates they are total and monotone.
          */
-        private int firstTrue(Object bound, State state, boolean lowBound) {
+        private static int firstTrue(org.opencds.cqf.cql.engine.runtime.Date[] keys, Object bound, State state,
+                boolean lowBound) {
             int lo = 0;
             int hi = keys.length;
             while (lo < hi) {
@@ -1130,13 +1240,16 @@ final class CompiledCql {
             return lo;
         }
 
-        private boolean index(State state) {
-            if (unusable) {
-                return false;
+        private Index index(State state) {
+            Index x = index;
+            if (x == null) {
+                x = buildIndex(state); // two threads may both build it: the same index
+                index = x;
             }
-            if (indexed != null) {
-                return true;
-            }
+            return x;
+        }
+
+        private Index buildIndex(State state) {
             int[] pos = new int[size()];
             org.opencds.cqf.cql.engine.runtime.Date[] k = new org.opencds.cqf.cql.engine.runtime.Date[size()];
             int[] rest = new int[size()];
@@ -1144,16 +1257,14 @@ final class CompiledCql {
             int m = 0;
             for (int i = 0; i < size(); i++) {
                 if (!(get(i) instanceof Tuple t)) {
-                    unusable = true;
-                    return false;
+                    return UNUSABLE;
                 }
                 Object v = t.getElement(column);
                 if (isDay(v)) {
                     org.opencds.cqf.cql.engine.runtime.Date d = (org.opencds.cqf.cql.engine.runtime.Date) v;
                     // Dates to the day must be in order, each comparison definite, or no index at all.
                     if (n > 0 && !Boolean.TRUE.equals(LessOrEqualEvaluator.lessOrEqual(k[n - 1], d, state))) {
-                        unusable = true;
-                        return false;
+                        return UNUSABLE;
                     }
                     pos[n] = i;
                     k[n++] = d;
@@ -1161,10 +1272,7 @@ final class CompiledCql {
                     rest[m++] = i;
                 }
             }
-            indexed = java.util.Arrays.copyOf(pos, n);
-            keys = java.util.Arrays.copyOf(k, n);
-            others = java.util.Arrays.copyOf(rest, m);
-            return true;
+            return new Index(java.util.Arrays.copyOf(pos, n), java.util.Arrays.copyOf(k, n), java.util.Arrays.copyOf(rest, m));
         }
 
         private static boolean isDay(Object v) {
@@ -1222,6 +1330,9 @@ final class CompiledCql {
     }
 
     private Node retrieve(Retrieve ret, Unit u, Scope s) {
+        if (compilingDef != null) {
+            compilingDef.retrieves = true;
+        }
         if (ret.getContext() != null || ret.getDateRange() != null) {
             throw new UnsupportedElm("retrieve with a context or a date range");
         }

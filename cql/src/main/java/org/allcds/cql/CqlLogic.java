@@ -59,6 +59,8 @@ public final class CqlLogic {
     private final EngineTuning.SharedFunctionCache functionResolutions = new EngineTuning.SharedFunctionCache();
     private final RecordEnvironment.LoadedLibraries loadedLibraries = new RecordEnvironment.LoadedLibraries();
     private final CompiledCql compiled; // null: the stock engine evaluates
+    private volatile IdleHelpers helpers = new IdleHelpers("cql", 0);
+    private volatile int shareFrom = Integer.MAX_VALUE;
 
     private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ModelResolver fastResolver,
             ValueSetRepository valueSets, Map<String, Library> librariesByName) {
@@ -83,6 +85,18 @@ public final class CqlLogic {
                     e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * Lets an idle helper evaluate part of a long record's definitions while the caller evaluates the
+     * rest (compiled ELM only). Each definition is still evaluated once, the answers are the same, and
+     * under load (no helper idle) the caller evaluates alone, as without helpers.
+     *
+     * @param fromResources records of fewer resources (Patient included) are evaluated by the caller alone
+     */
+    public void shareLongRecords(IdleHelpers helpers, int fromResources) {
+        this.helpers = helpers;
+        this.shareFrom = fromResources;
     }
 
     /** True when calls are evaluated by the compiled ELM, false when by the engine's interpreter. */
@@ -199,14 +213,36 @@ public final class CqlLogic {
         if (compiled == null) {
             return evaluateWithEngine(libraryName, definitions, record, parameters, evaluationDateTime);
         }
-        Library library = library(libraryName);
+        IdleHelpers helping = helpers;
+        boolean shared = helping.count() > 0 && record.size() >= shareFrom;
+        CompiledCql.Run run = newRun(libraryName, record, parameters, evaluationDateTime, shared);
+        if (shared) {
+            helping.offer(() -> compiled.help(run)); // none idle: the caller evaluates everything
+        }
+        try {
+            return evaluate(libraryName, definitions, run);
+        } finally {
+            run.finished = true;
+        }
+    }
+
+    /** One evaluation's state over the compiled ELM; {@code shared}: a helper may evaluate definitions too. */
+    CompiledCql.Run newRun(String libraryName, PatientRecord record, Map<String, Object> parameters,
+            ZonedDateTime evaluationDateTime, boolean shared) {
         RecordEnvironment environment = environment(record);
         State state = new State(environment, EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
-        state.init(library);
+        state.init(library(libraryName));
         state.setEvaluationDateTime(evaluationDateTime);
         state.setContextValue("Patient", record.patientId());
-        CompiledCql.Run run = new CompiledCql.Run(compiled, state,
-                environment.resolveDataProviderByModelUri(FHIR_MODEL_URI), record.patientId(), parameters);
+        return new CompiledCql.Run(compiled, state, environment.resolveDataProviderByModelUri(FHIR_MODEL_URI),
+                record.patientId(), parameters, shared);
+    }
+
+    CompiledCql compiled() {
+        return compiled;
+    }
+
+    Map<String, Object> evaluate(String libraryName, Set<String> definitions, CompiledCql.Run run) {
         Map<String, Object> values = new LinkedHashMap<>();
         for (String definition : definitions) {
             Object value;

@@ -218,7 +218,7 @@ class CompiledCqlTest {
     }
 
     /** A fixture's record; with copies > 0, every observation again every 14 days back, copies times. */
-    private static PatientRecord record(Fixture f, int copies) {
+    static PatientRecord record(Fixture f, int copies) {
         List<Resource> resources = new ArrayList<>();
         f.toR4Bundle(TestRecord.TODAY).getEntry().forEach(e -> resources.add(e.getResource()));
         if (f.draftOrders() != null) {

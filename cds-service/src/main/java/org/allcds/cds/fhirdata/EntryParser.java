@@ -5,12 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
+import org.allcds.cql.IdleHelpers;
 import org.hl7.fhir.r4.model.Resource;
 
 /**
@@ -28,8 +25,7 @@ final class EntryParser implements AutoCloseable {
     private static final int CHUNK = 16;
 
     private final FhirContext fhirContext;
-    private final ThreadPoolExecutor helpers; // null: no helpers
-    private final int helperCount;
+    private final IdleHelpers helpers;
     private final int minEntriesToShare;
 
     /**
@@ -39,23 +35,11 @@ final class EntryParser implements AutoCloseable {
     EntryParser(FhirContext fhirContext, int helperCount, int minEntriesToShare) {
         this.fhirContext = fhirContext;
         this.minEntriesToShare = Math.max(1, minEntriesToShare);
-        this.helperCount = Math.max(0, helperCount);
-        if (this.helperCount == 0) {
-            this.helpers = null;
-        } else {
-            AtomicInteger n = new AtomicInteger();
-            this.helpers = new ThreadPoolExecutor(this.helperCount, this.helperCount, 60, TimeUnit.SECONDS,
-                    new SynchronousQueue<>(), r -> {
-                        Thread t = new Thread(r, "fhir-parse-" + n.incrementAndGet());
-                        t.setDaemon(true);
-                        return t;
-                    }, new ThreadPoolExecutor.AbortPolicy());
-            this.helpers.prestartAllCoreThreads();
-        }
+        this.helpers = new IdleHelpers("fhir-parse", helperCount);
     }
 
     int helperCount() {
-        return helperCount;
+        return helpers.count();
     }
 
     int minEntriesToShare() {
@@ -69,7 +53,7 @@ final class EntryParser implements AutoCloseable {
      */
     <T extends Resource> List<T> parseAll(Class<T> type, List<JsonNode> entries, IntFunction<String> where) {
         int n = entries.size();
-        if (helpers == null || n < minEntriesToShare) {
+        if (helpers.count() == 0 || n < minEntriesToShare) {
             ResourceReader reader = new ResourceReader(fhirContext);
             List<T> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
@@ -100,10 +84,8 @@ final class EntryParser implements AutoCloseable {
                 }
             }
         };
-        for (int k = 0; k < helperCount; k++) {
-            try {
-                helpers.execute(work);
-            } catch (RejectedExecutionException busy) {
+        for (int k = 0; k < helpers.count(); k++) {
+            if (!helpers.offer(work)) {
                 break; // no idle helper now: the caller parses the rest
             }
         }
@@ -139,8 +121,6 @@ final class EntryParser implements AutoCloseable {
 
     @Override
     public void close() {
-        if (helpers != null) {
-            helpers.shutdownNow();
-        }
+        helpers.close();
     }
 }

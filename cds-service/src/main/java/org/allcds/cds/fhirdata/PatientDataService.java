@@ -55,8 +55,7 @@ public class PatientDataService {
         this.fhirContext = fhirContext;
         this.valueSets = valueSets;
         this.fetcher = fetcher;
-        int helpers = parseHelpers < 0 ? Runtime.getRuntime().availableProcessors() - 1 : parseHelpers;
-        this.entryParser = new EntryParser(fhirContext, helpers, shareFrom);
+        this.entryParser = new EntryParser(fhirContext, org.allcds.cql.IdleHelpers.count(parseHelpers), shareFrom);
         log.info("prefetch Bundles of {}+ entries parsed with up to {} idle helper thread(s)",
                 entryParser.minEntriesToShare(), entryParser.helperCount());
     }

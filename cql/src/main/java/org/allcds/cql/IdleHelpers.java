@@ -1,0 +1,66 @@
+package org.allcds.cql;
+
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A few threads that take work only when one is idle at that moment. A long request shares part of
+ * its work with them while the EHR waits; under load (none idle) the caller does everything itself, as
+ * with no helpers, and nothing ever waits in a queue behind another request.
+ */
+public final class IdleHelpers implements AutoCloseable {
+
+    private final ThreadPoolExecutor pool; // null: none
+    private final int count;
+
+    /**
+     * @param name the threads' name prefix
+     * @param count helper threads (0: none; every piece of work stays with its caller)
+     */
+    public IdleHelpers(String name, int count) {
+        this.count = Math.max(0, count);
+        if (this.count == 0) {
+            this.pool = null;
+            return;
+        }
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(this.count, this.count, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }, new ThreadPoolExecutor.AbortPolicy());
+        this.pool.prestartAllCoreThreads();
+    }
+
+    /** Helpers to use for {@code setting}: -1 one fewer than the machine's cores, else the number given. */
+    public static int count(int setting) {
+        return setting < 0 ? Runtime.getRuntime().availableProcessors() - 1 : setting;
+    }
+
+    public int count() {
+        return count;
+    }
+
+    /** Hands {@code work} to a helper idle now; false when none is (the caller keeps the work). */
+    public boolean offer(Runnable work) {
+        if (pool == null) {
+            return false;
+        }
+        try {
+            pool.execute(work);
+            return true;
+        } catch (RejectedExecutionException busy) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+    }
+}
