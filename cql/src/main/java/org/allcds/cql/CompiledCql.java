@@ -330,18 +330,7 @@ final class CompiledCql {
         private final CountDownLatch done = new CountDownLatch(1);
 
         void await() {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    done.await();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true; // the evaluation in other hands finishes; keep the flag
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            IdleHelpers.awaitUninterruptibly(done); // the evaluation in other hands finishes
         }
     }
 

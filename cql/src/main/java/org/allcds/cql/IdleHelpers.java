@@ -1,5 +1,6 @@
 package org.allcds.cql;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -54,6 +55,22 @@ public final class IdleHelpers implements AutoCloseable {
             return true;
         } catch (RejectedExecutionException busy) {
             return false;
+        }
+    }
+
+    /** Waits for work handed out (it finishes promptly); an interrupt is kept as the thread's flag, not lost. */
+    public static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

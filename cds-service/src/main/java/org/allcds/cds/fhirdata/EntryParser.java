@@ -46,23 +46,40 @@ final class EntryParser implements AutoCloseable {
         return minEntriesToShare;
     }
 
+    /** How one Bundle entry is looked at before it is parsed. */
+    @FunctionalInterface
+    interface Screen {
+        /**
+         * The entry's resource to parse, or null to leave the entry out (not parsed); throws for an entry
+         * that must be refused.
+         */
+        JsonNode resourceOf(int index, JsonNode entry);
+    }
+
+    private static final Object LEFT_OUT = new Object();
+
     /**
-     * Each JSON object as a {@code type}, in order; throws the failure of the first entry that fails.
+     * Each entry screened and its resource parsed as a {@code type}; the resources in entry order. The
+     * first entry (in order) that is refused or fails to parse is the error thrown, as when entries are
+     * read one by one and the reading stops there; a helper may have read entries after it, to no effect.
      *
      * @param where names entry i in an error message (built only for an error)
      */
-    <T extends Resource> List<T> parseAll(Class<T> type, List<JsonNode> entries, IntFunction<String> where) {
+    <T extends Resource> List<T> parseAll(Class<T> type, List<JsonNode> entries, Screen screen, IntFunction<String> where) {
         int n = entries.size();
         if (helpers.count() == 0 || n < minEntriesToShare) {
             ResourceReader reader = new ResourceReader(fhirContext);
             List<T> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                int at = i;
-                out.add(reader.read(type, entries.get(i), () -> where.apply(at)));
+                JsonNode resource = screen.resourceOf(i, entries.get(i));
+                if (resource != null) {
+                    int at = i;
+                    out.add(reader.read(type, resource, () -> where.apply(at)));
+                }
             }
             return out;
         }
-        Object[] outcomes = new Object[n]; // a resource, or what its parse threw
+        Object[] outcomes = new Object[n]; // a resource, LEFT_OUT, or what screening or parsing threw
         int chunks = (n + CHUNK - 1) / CHUNK;
         AtomicInteger nextChunk = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(chunks);
@@ -74,7 +91,8 @@ final class EntryParser implements AutoCloseable {
                     for (int i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) {
                         int at = i;
                         try {
-                            outcomes[i] = reader.read(type, entries.get(i), () -> where.apply(at));
+                            JsonNode resource = screen.resourceOf(i, entries.get(i));
+                            outcomes[i] = resource == null ? LEFT_OUT : reader.read(type, resource, () -> where.apply(at));
                         } catch (Throwable t) { // kept for its place in the order; a helper must never die holding a chunk
                             outcomes[i] = t;
                         }
@@ -90,7 +108,7 @@ final class EntryParser implements AutoCloseable {
             }
         }
         work.run();
-        awaitUninterruptibly(done);
+        IdleHelpers.awaitUninterruptibly(done);
         List<T> out = new ArrayList<>(n);
         for (Object o : outcomes) {
             if (o instanceof RuntimeException e) {
@@ -99,24 +117,11 @@ final class EntryParser implements AutoCloseable {
             if (o instanceof Error e) {
                 throw e;
             }
-            out.add(type.cast(o));
-        }
-        return out;
-    }
-
-    private static void awaitUninterruptibly(CountDownLatch latch) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                latch.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the chunks in other hands finish in microseconds; keep the flag
+            if (o != LEFT_OUT) {
+                out.add(type.cast(o));
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        return out;
     }
 
     @Override

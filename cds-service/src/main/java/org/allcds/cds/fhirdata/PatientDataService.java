@@ -174,41 +174,33 @@ public class PatientDataService {
         if (!entries.isMissingNode() && !entries.isArray()) {
             throw RequestProblem.badRequest("invalid-resource", "prefetch '" + key + "'.entry is not an array");
         }
-        // Entry by entry as before: the first entry that is not a resource of the expected type, or fails
-        // to parse, is the error; the entries before it are parsed (possibly in parallel, EntryParser).
-        List<JsonNode> toParse = new ArrayList<>();
-        List<Integer> positions = new ArrayList<>();
-        RequestProblem structural = null;
-        int index = 0;
-        for (JsonNode entry : entries) {
-            int at = index++;
-            JsonNode resource = entry.path("resource");
-            if (!resource.isObject()) {
-                structural = RequestProblem.badRequest("invalid-resource", entryWhere(key, at) + " has no resource");
-                break;
-            }
-            String resourceType = resource.path("resourceType").asText("");
-            if ("OperationOutcome".equals(resourceType)) {
-                continue;
-            }
-            if (!entryType.equals(resourceType)) {
-                structural = RequestProblem.badRequest("prefetch-wrong-type", entryWhere(key, at) + " is a "
-                        + (resourceType.isEmpty() ? "resource without resourceType" : resourceType)
-                        + "; expected " + entryType);
-                break;
-            }
-            if ("Observation".equals(resourceType) && !hasKnownCode(resource)) {
-                continue; // a lab no rule reads (e.g. a sodium): not worth parsing
-            }
-            toParse.add(resource);
-            positions.add(at);
+        // The first entry that is not a resource of the expected type, or fails to parse, is the error; entries
+        // are screened and parsed in parallel for a long Bundle (EntryParser), with the same answer.
+        List<JsonNode> all = new ArrayList<>(entries.size());
+        entries.forEach(all::add);
+        return new ArrayList<>(entryParser.parseAll(resourceClass(entryType), all,
+                (at, entry) -> resourceToRead(key, at, entry, entryType), i -> entryWhere(key, i)));
+    }
+
+    /** An entry's resource if it is one to read; null for one left out (a search's warnings, a lab no rule reads). */
+    private JsonNode resourceToRead(String key, int at, JsonNode entry, String entryType) {
+        JsonNode resource = entry.path("resource");
+        if (!resource.isObject()) {
+            throw RequestProblem.badRequest("invalid-resource", entryWhere(key, at) + " has no resource");
         }
-        List<Resource> resources = new ArrayList<>(
-                entryParser.parseAll(resourceClass(entryType), toParse, i -> entryWhere(key, positions.get(i))));
-        if (structural != null) {
-            throw structural;
+        String resourceType = resource.path("resourceType").asText("");
+        if ("OperationOutcome".equals(resourceType)) {
+            return null;
         }
-        return resources;
+        if (!entryType.equals(resourceType)) {
+            throw RequestProblem.badRequest("prefetch-wrong-type", entryWhere(key, at) + " is a "
+                    + (resourceType.isEmpty() ? "resource without resourceType" : resourceType)
+                    + "; expected " + entryType);
+        }
+        if ("Observation".equals(resourceType) && !hasKnownCode(resource)) {
+            return null; // a lab no rule reads (e.g. a sodium): not worth parsing
+        }
+        return resource;
     }
 
     private static String entryWhere(String key, int index) {

@@ -169,5 +169,12 @@ class PatientDataServiceTest {
             assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
                     .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
         }
+        // A lab no rule reads is left out unread, broken or not; a search's OperationOutcome too.
+        observations[20] = wbc("o20", PID, "\"x\"").replace("6690-2", "2160-0");
+        observations[30] = "{\"resourceType\":\"OperationOutcome\",\"issue\":\"not even an array\"}";
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                    .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
+        }
     }
 }
