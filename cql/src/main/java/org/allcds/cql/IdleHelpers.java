@@ -36,6 +36,24 @@ public final class IdleHelpers implements AutoCloseable {
         this.pool.prestartAllCoreThreads();
     }
 
+    private IdleHelpers(ThreadPoolExecutor pool, int count) {
+        this.pool = pool;
+        this.count = count;
+    }
+
+    /**
+     * One helper that is always idle: each offer starts (or reuses) a thread of its own. For tests, which
+     * need the shared path taken every time rather than whenever the helper happens to be free.
+     */
+    public static IdleHelpers alwaysIdle(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return new IdleHelpers(new ThreadPoolExecutor(0, Integer.MAX_VALUE, 1, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        }), 1);
+    }
+
     /** Helpers to use for {@code setting}: -1 one fewer than the machine's cores, else the number given. */
     public static int count(int setting) {
         return setting < 0 ? Runtime.getRuntime().availableProcessors() - 1 : setting;

@@ -5,12 +5,16 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import jakarta.annotation.PreDestroy;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirServerAccess;
 import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cql.IdleHelpers;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /** Reads a hook call's JSON body and checks its shape against CDS Hooks 2.0; every flaw is a 400 with its path. */
@@ -24,12 +28,45 @@ public class HookRequestParser {
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .build();
 
+    private final IdleHelpers helpers;
+    private final SplitTreeReader splitReader;
+
+    /** One thread per request body. */
+    public HookRequestParser() {
+        this(new IdleHelpers("json-parse", 0), Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param helpers idle threads that may build part of a long request's JSON tree while the EHR waits
+     *     ({@code all-cds.hooks.json-helpers}; -1: one fewer than the cores; 0: none)
+     * @param splitFrom the shortest body (bytes) worth sharing ({@code all-cds.hooks.json-helpers-from})
+     */
+    @Autowired
+    public HookRequestParser(@Value("${all-cds.hooks.json-helpers:-1}") int helpers,
+            @Value("${all-cds.hooks.json-helpers-from:524288}") int splitFrom) {
+        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom);
+    }
+
+    HookRequestParser(IdleHelpers helpers, int splitFrom) {
+        this.helpers = helpers;
+        this.splitReader = new SplitTreeReader(json, helpers, splitFrom);
+    }
+
+    @PreDestroy
+    void stopHelpers() {
+        helpers.close();
+    }
+
     /** Jackson's words for a duplicate member found while building the tree (they name its setting). */
     private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
 
     public JsonNode readTree(byte[] body) {
         if (body.length == 0) {
             throw RequestProblem.badRequest("malformed-json", "request body is empty");
+        }
+        JsonNode split = splitReader.read(body); // null: read it whole (also to report any error)
+        if (split != null) {
+            return split;
         }
         try {
             JsonNode root = json.readTree(body);

@@ -1,0 +1,153 @@
+package org.allcds.cds.hooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.allcds.cds.problems.RequestProblem;
+import org.allcds.cql.IdleHelpers;
+import org.allcds.fixtures.Fixture;
+import org.allcds.fixtures.FixtureCatalog;
+import org.allcds.fixtures.HookRequests;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A long request's tree built in parts with a helper is the tree of one parse; and any body that one parse
+ * refuses is refused with the same words (the split reader then steps aside).
+ */
+class SplitTreeReaderTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final IdleHelpers HELPERS = IdleHelpers.alwaysIdle("test-json");
+    private static final HookRequestParser SPLIT = new HookRequestParser(HELPERS, 0);
+    private static final HookRequestParser WHOLE = new HookRequestParser();
+
+    @AfterAll
+    static void stop() {
+        HELPERS.close();
+    }
+
+    @Test
+    void aLongRequestReadInPartsIsTheTreeOfOneParse() throws Exception {
+        for (Fixture f : FixtureCatalog.load()) {
+            byte[] body = JSON.writeValueAsBytes(longRequest(f, 3));
+            JsonNode whole = WHOLE.readTree(body);
+            assertThat(splitTree(body)).as(f.resource()).isEqualTo(whole);
+        }
+        // Strings that hold what the scanner looks for: quotes, brackets, commas, backslashes, non-ASCII.
+        ObjectNode request = longRequest(FixtureCatalog.load().get(0), 3);
+        ObjectNode first = (ObjectNode) request.path("prefetch").path("observations").path("entry").path(0).path("resource");
+        first.put("id", "a");
+        first.putObject("code").put("text", "x\"],[{\\\"}\\\\ \u00e9\u4e2d\ud83d\ude00 ,]");
+        byte[] pretty = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(request);
+        assertThat(splitTree(pretty)).isEqualTo(WHOLE.readTree(pretty));
+    }
+
+    @Test
+    void whatOneParseRefusesIsRefusedWithTheSameWords() throws Exception {
+        byte[] good = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(longRequest(FixtureCatalog.load().get(0), 2));
+        String text = new String(good, StandardCharsets.UTF_8);
+        List<byte[]> bodies = new ArrayList<>();
+        int entry = text.indexOf("\"entry\"");
+        int deep = text.indexOf("\"resourceType\" : \"Observation\"", entry);
+        bodies.add(text.replaceFirst("\"status\" : \"final\"", "\"status\" : \"final\", \"status\" : \"final\"")
+                .getBytes(StandardCharsets.UTF_8)); // a duplicate member inside an entry
+        bodies.add((text.substring(0, deep) + "\"id\" : 1, " + text.substring(deep)).getBytes(StandardCharsets.UTF_8));
+        bodies.add(text.replaceFirst("\\}, \\{", "}, , {").getBytes(StandardCharsets.UTF_8)); // an empty element
+        bodies.add(text.replaceFirst("\\}, \\{", "} {").getBytes(StandardCharsets.UTF_8)); // a missing comma
+        bodies.add(text.replaceFirst("\\[ \\{", "[ {]").getBytes(StandardCharsets.UTF_8)); // an unbalanced bracket
+        bodies.add((text + " trailing").getBytes(StandardCharsets.UTF_8));
+        bodies.add(("\ufeff" + text).getBytes(StandardCharsets.UTF_8)); // a byte-order mark
+        bodies.add(text.getBytes(StandardCharsets.UTF_16LE));
+        StringBuilder nested = new StringBuilder(text.substring(0, deep));
+        nested.append("\"x\" : ").append("[".repeat(1200)).append("]".repeat(1200)).append(", ").append(text.substring(deep));
+        bodies.add(nested.toString().getBytes(StandardCharsets.UTF_8)); // deeper than Jackson's limit
+        Random random = new Random(7);
+        for (int i = 0; i < 40; i++) { // cut short anywhere, one byte changed anywhere
+            bodies.add(java.util.Arrays.copyOf(good, random.nextInt(good.length)));
+            byte[] changed = good.clone();
+            String swaps = "{}[],\":\\ x0\u0000";
+            changed[random.nextInt(changed.length)] = (byte) swaps.charAt(random.nextInt(swaps.length()));
+            bodies.add(changed);
+        }
+        int refused = 0;
+        int split = 0;
+        for (byte[] body : bodies) {
+            String expected = outcome(WHOLE, body);
+            if (expected.startsWith("400")) {
+                refused++;
+                assertThat(splitTree(body)).as("refused whole: the split reader steps aside").isNull();
+            } else if (splitTree(body) != null) {
+                split++;
+            }
+            assertThat(outcome(SPLIT, body)).isEqualTo(expected);
+        }
+        assertThat(refused).as("bodies refused").isGreaterThan(40);
+        assertThat(split).as("bodies accepted and read in parts").isGreaterThan(5);
+    }
+
+    @Test
+    void onlyTheLongArraysNearTheTopAreCut() throws Exception {
+        byte[] body = JSON.writeValueAsBytes(longRequest(FixtureCatalog.load().get(0), 3));
+        List<SplitTreeReader.Cut> cuts = SplitTreeReader.cuts(body);
+        assertThat(cuts).isNotEmpty().allSatisfy(cut -> assertThat(cut.starts().length).isGreaterThanOrEqualTo(64));
+        JsonNode tree = WHOLE.readTree(body);
+        int entries = 0;
+        for (JsonNode bundle : tree.path("prefetch")) {
+            entries += bundle.path("entry").size() >= 64 ? 1 : 0;
+        }
+        assertThat(cuts).hasSize(entries);
+        for (SplitTreeReader.Cut cut : cuts) {
+            assertThat(body[cut.open()]).isEqualTo((byte) '[');
+            assertThat(body[cut.close()]).isEqualTo((byte) ']');
+            assertThat(body[cut.starts()[0]]).isEqualTo((byte) '{');
+            assertThat(body[cut.ends()[cut.ends().length - 1] - 1]).isEqualTo((byte) '}');
+        }
+        assertThat(SplitTreeReader.cuts("[1,2]".getBytes(StandardCharsets.UTF_8))).as("not an object").isNull();
+        assertThat(SplitTreeReader.cuts("{\"a\":[1,2}".getBytes(StandardCharsets.UTF_8))).as("unbalanced").isNull();
+        assertThat(SplitTreeReader.cuts("{\"a\":\"[1,2}".getBytes(StandardCharsets.UTF_8))).as("unterminated").isNull();
+    }
+
+    /** The tree the split reader builds (null: it stepped aside). */
+    private static JsonNode splitTree(byte[] body) {
+        return new SplitTreeReader(new ObjectMapper().setNodeFactory(CompactNodeFactory.INSTANCE)
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY), HELPERS, 0)
+                .read(body);
+    }
+
+    private static String outcome(HookRequestParser parser, byte[] body) {
+        try {
+            return "tree " + parser.readTree(body);
+        } catch (RequestProblem p) {
+            return "400 " + p.getMessage();
+        }
+    }
+
+    /** A fixture's request with every resource of its prefetch Bundles repeated (new ids) {@code copies} x 30 times. */
+    private static ObjectNode longRequest(Fixture f, int copies) {
+        ObjectNode request = HookRequests.withPrefetch(f, LocalDate.of(2025, 6, 1));
+        for (JsonNode bundle : request.path("prefetch")) {
+            if (!bundle.path("entry").isArray() || bundle.path("entry").isEmpty()) {
+                continue;
+            }
+            com.fasterxml.jackson.databind.node.ArrayNode entries = (com.fasterxml.jackson.databind.node.ArrayNode) bundle.get("entry");
+            List<JsonNode> original = new ArrayList<>();
+            entries.forEach(original::add);
+            for (int k = 0; k < copies * 30; k++) {
+                for (JsonNode e : original) {
+                    ObjectNode copy = e.deepCopy();
+                    ((ObjectNode) copy.path("resource")).put("id", copy.path("resource").path("id").asText() + "-" + k);
+                    entries.add(copy);
+                }
+            }
+        }
+        return request;
+    }
+}
