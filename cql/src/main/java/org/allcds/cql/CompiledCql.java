@@ -114,6 +114,7 @@ final class CompiledCql {
             this(compiled, state, fhir, contextValue, parameters, false);
         }
 
+        @SuppressWarnings("unchecked")
         Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters,
                 boolean shared) {
             this.shared = shared;
@@ -130,7 +131,14 @@ final class CompiledCql {
                 paramValues[u.index] = filled(u.params.size());
             }
             this.today = TodayEvaluator.today(state);
+            this.memos = new Map[compiled.memoized.size()];
+            for (int i = 0; i < memos.length; i++) {
+                memos[i] = shared ? new java.util.concurrent.ConcurrentHashMap<>() : new IdentityHashMap<>();
+            }
         }
+
+        /** Per memoized function ({@link #memoIndex}): argument -> result, in this run. */
+        final Map<Object, Object>[] memos;
 
         private final Object today;
 
@@ -203,6 +211,9 @@ final class CompiledCql {
     private final List<DefSlot> retrieving = new ArrayList<>();
     private DefSlot compilingDef; // while compiling a definition's own expression
     private final Map<FunctionDef, Body> functionBodies = new IdentityHashMap<>();
+    /** Functions of one tuple whose result is kept per run and argument ({@link #memoIndex}). */
+    private final Map<FunctionDef, Integer> memoized = new IdentityHashMap<>();
+    private static final Object NULL_RESULT = new Object();
     private final Set<FunctionDef> compiling = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Environment types;
     private final State compileState;
@@ -889,6 +900,29 @@ final class CompiledCql {
         }
         Node[] args = compileAll(ref.getOperand(), u, s);
         int arity = args.length;
+        int memo = memoIndex(f);
+        if (memo >= 0) {
+            Node arg = args[0];
+            return (r, l) -> {
+                Object tuple = arg.eval(r, l);
+                if (tuple == null) {
+                    Object[] locals = new Object[body.locals];
+                    return body.node.eval(r, locals);
+                }
+                Map<Object, Object> results = r.memos[memo];
+                Object v = results.get(tuple);
+                if (v == null) {
+                    Object[] locals = new Object[body.locals];
+                    locals[0] = tuple;
+                    v = body.node.eval(r, locals);
+                    Object earlier = results.putIfAbsent(tuple, v == null ? NULL_RESULT : v);
+                    if (earlier != null) {
+                        v = earlier; // a helper thread computed it too: the same value, the first one kept
+                    }
+                }
+                return v == NULL_RESULT ? null : v;
+            };
+        }
         // The body is compiled after every call site exists (calls may come first); read it at call time.
         return (r, l) -> {
             Object[] locals = new Object[body.locals];
@@ -897,6 +931,20 @@ final class CompiledCql {
             }
             return body.node.eval(r, locals);
         };
+    }
+
+    /**
+     * The memo slot of a function of one tuple (e.g. ALLCommon's "Assess" of a lab result), or -1. Such a
+     * function's value depends on its argument and on what is fixed for the run (definitions, parameters,
+     * today), so it is computed once per run and argument: a rule that looks at the same result from
+     * many places (every marrow whose CBC window holds it) pays for it once. Tuples compare by identity
+     * here (the engine's Tuple defines no equals), which is all a cache needs: the same object, the same answer.
+     */
+    private int memoIndex(FunctionDef f) {
+        if (f.getOperand().size() != 1 || !(f.getOperand().get(0).getOperandTypeSpecifier() instanceof TupleTypeSpecifier)) {
+            return -1;
+        }
+        return memoized.computeIfAbsent(f, k -> memoized.size());
     }
 
     private static boolean signatureMatches(FunctionDef f, List<TypeSpecifier> signature) {

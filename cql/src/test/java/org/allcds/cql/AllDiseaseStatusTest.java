@@ -243,6 +243,17 @@ class AllDiseaseStatusTest {
         assertThat(q.common().get("Computed CR Date")).isEqualTo(ago(20).toString());
     }
 
+    @Test
+    void bloodBlastsPreventRemissionOnlyInsideTheCbcWindow() {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        r.remission(ago(50));
+        r.quantity(BLOOD_BLASTS, 3, "%", ago(65)); // 15 days before the marrow: outside the 14-day window
+        r.quantity(BLOOD_BLASTS, 3, "%", ago(35)); // 15 days after
+        assertThat(r.common().get("Computed CR Date")).isEqualTo(ago(50).toString());
+        r.quantity(BLOOD_BLASTS, 3, "%", ago(36)); // 14 days after: inside
+        assertThat(r.common().get("Computed CR Date")).isNull();
+    }
+
     // ------------------------------------------------------------------ the day of a result
 
     /** The day "Last Marrow Aspiration Date" gives a marrow blast count dated as {@code dating} says. */
