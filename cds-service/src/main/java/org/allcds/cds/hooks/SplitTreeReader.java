@@ -32,6 +32,8 @@ final class SplitTreeReader {
     private static final int MIN_ELEMENTS = 64;
     private static final int RUN = 64; // elements per piece of work
     private static final AtomicInteger CALLS = new AtomicInteger();
+    private static final byte[] OPEN = {'['};
+    private static final byte[] CLOSE = {']'};
 
     private final ObjectMapper json;
     private final IdleHelpers helpers;
@@ -270,11 +272,10 @@ final class SplitTreeReader {
             Cut cut = cutList.get(run[0]);
             int from = cut.starts[run[1]];
             int to = cut.ends[run[2] - 1];
-            byte[] array = new byte[to - from + 2]; // "[" + the elements and the commas between them + "]"
-            array[0] = '[';
-            System.arraycopy(body, from, array, 1, to - from);
-            array[array.length - 1] = ']';
-            JsonNode node = json.readTree(array);
+            // "[" + the elements and the commas between them + "]", read in place (a copy would be the body again)
+            JsonNode node = json.readTree(new java.io.SequenceInputStream(java.util.Collections.enumeration(List.of(
+                    new java.io.ByteArrayInputStream(OPEN), new java.io.ByteArrayInputStream(body, from, to - from),
+                    new java.io.ByteArrayInputStream(CLOSE)))));
             if (!(node instanceof ArrayNode a) || a.size() != run[2] - run[1]) {
                 throw new IllegalStateException("not the elements expected");
             }
