@@ -3,6 +3,7 @@ package org.allcds.cql;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,12 +28,8 @@ public final class IdleHelpers implements AutoCloseable {
             this.pool = null;
             return;
         }
-        AtomicInteger n = new AtomicInteger();
-        this.pool = new ThreadPoolExecutor(this.count, this.count, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.AbortPolicy());
+        this.pool = new ThreadPoolExecutor(this.count, this.count, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                daemons(name), new ThreadPoolExecutor.AbortPolicy());
         this.pool.prestartAllCoreThreads();
     }
 
@@ -46,12 +43,18 @@ public final class IdleHelpers implements AutoCloseable {
      * need the shared path taken every time rather than whenever the helper happens to be free.
      */
     public static IdleHelpers alwaysIdle(String name) {
+        return new IdleHelpers(new ThreadPoolExecutor(0, Integer.MAX_VALUE, 1, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                daemons(name)), 1);
+    }
+
+    /** Numbered daemon threads: a helper never keeps the JVM alive. */
+    private static ThreadFactory daemons(String name) {
         AtomicInteger n = new AtomicInteger();
-        return new IdleHelpers(new ThreadPoolExecutor(0, Integer.MAX_VALUE, 1, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+        return r -> {
             Thread t = new Thread(r, name + "-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
-        }), 1);
+        };
     }
 
     /** Helpers to use for {@code setting}: -1 one fewer than the machine's cores, else the number given. */

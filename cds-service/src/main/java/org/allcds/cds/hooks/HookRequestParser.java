@@ -23,7 +23,7 @@ public class HookRequestParser {
 
     // {"hook":"a","hook":"b"} is ambiguous: refused. Found while the tree is built (each member is looked up
     // there anyway), not by the parser, whose duplicate detector allocates a hash set per object of 3+ members.
-    private final ObjectMapper json = JsonMapper.builder()
+    static final ObjectMapper JSON = JsonMapper.builder()
             .nodeFactory(CompactNodeFactory.INSTANCE)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .build();
@@ -49,7 +49,7 @@ public class HookRequestParser {
 
     HookRequestParser(IdleHelpers helpers, int splitFrom) {
         this.helpers = helpers;
-        this.splitReader = new SplitTreeReader(json, helpers, splitFrom);
+        this.splitReader = new SplitTreeReader(JSON, helpers, splitFrom);
     }
 
     @PreDestroy
@@ -69,7 +69,7 @@ public class HookRequestParser {
             return split;
         }
         try {
-            JsonNode root = json.readTree(body);
+            JsonNode root = JSON.readTree(body);
             if (root == null || root.isMissingNode()) {
                 throw RequestProblem.badRequest("malformed-json", "request body is empty");
             }

@@ -215,12 +215,12 @@ final class SplitTreeReader {
         private final AtomicInteger next = new AtomicInteger();
         private byte[] body;
         private int[][] runs = new int[0][]; // cut, first element, past-last element
+        private List<Cut> cutList;
         int[] firstRun;
-        List<JsonNode>[] parsed;
+        ArrayNode[] parsed;
         volatile boolean failed;
         CountDownLatch done = new CountDownLatch(0);
 
-        @SuppressWarnings("unchecked")
         void start(byte[] body, List<Cut> cuts) {
             List<int[]> all = new ArrayList<>();
             firstRun = new int[cuts.size() + 1];
@@ -235,12 +235,10 @@ final class SplitTreeReader {
             this.body = body;
             this.cutList = cuts;
             this.runs = all.toArray(new int[0][]);
-            this.parsed = new List[runs.length];
+            this.parsed = new ArrayNode[runs.length];
             this.done = new CountDownLatch(runs.length);
             ready.countDown();
         }
-
-        private List<Cut> cutList;
 
         /** Handed to the helper before the document is scanned; it waits for the runs (or for none). */
         void helperRun() {
@@ -268,7 +266,7 @@ final class SplitTreeReader {
             }
         }
 
-        private List<JsonNode> parseRun(int[] run) throws java.io.IOException {
+        private ArrayNode parseRun(int[] run) throws java.io.IOException {
             Cut cut = cutList.get(run[0]);
             int from = cut.starts[run[1]];
             int to = cut.ends[run[2] - 1];
@@ -279,9 +277,7 @@ final class SplitTreeReader {
             if (!(node instanceof ArrayNode a) || a.size() != run[2] - run[1]) {
                 throw new IllegalStateException("not the elements expected");
             }
-            List<JsonNode> elements = new ArrayList<>(a.size());
-            a.forEach(elements::add);
-            return elements;
+            return a;
         }
     }
 

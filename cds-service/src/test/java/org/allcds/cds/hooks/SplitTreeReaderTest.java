@@ -117,9 +117,7 @@ class SplitTreeReaderTest {
 
     /** The tree the split reader builds (null: it stepped aside). */
     private static JsonNode splitTree(byte[] body) {
-        return new SplitTreeReader(new ObjectMapper().setNodeFactory(CompactNodeFactory.INSTANCE)
-                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY), HELPERS, 0)
-                .read(body);
+        return new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0).read(body);
     }
 
     private static String outcome(HookRequestParser parser, byte[] body) {
