@@ -6,6 +6,7 @@ import java.math.BigDecimal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Deque;
@@ -111,13 +112,15 @@ final class CompiledCql {
         volatile boolean finished;
 
         Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters) {
-            this(compiled, state, fhir, contextValue, parameters, false);
+            this(compiled, state, fhir, contextValue, parameters, false, null);
         }
 
         @SuppressWarnings("unchecked")
         Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters,
-                boolean shared) {
+                boolean shared, IdleHelpers helpers) {
             this.shared = shared;
+            this.helpers = shared && helpers != null && helpers.count() > 0 ? helpers : null;
+            this.openQueries = this.helpers == null ? null : new java.util.concurrent.ConcurrentLinkedDeque<>();
             this.state = state;
             this.env = state.getEnvironment();
             this.fhir = fhir;
@@ -136,6 +139,11 @@ final class CompiledCql {
                 memos[i] = shared ? new java.util.concurrent.ConcurrentHashMap<>() : new IdentityHashMap<>();
             }
         }
+
+        /** A shared run's helpers, which also take rows of its long queries ({@link SharedRows}); else null. */
+        final IdleHelpers helpers;
+        /** The long queries of this run with rows left to take, newest first; null when there are no helpers. */
+        final Deque<SharedRows> openQueries;
 
         /** Per memoized function ({@link #memoIndex}): argument -> result, in this run. */
         final Map<Object, Object>[] memos;
@@ -210,6 +218,10 @@ final class CompiledCql {
     /** Definitions that retrieve, last defined first: what a helper evaluates ({@link #help}). */
     private final List<DefSlot> retrieving = new ArrayList<>();
     private DefSlot compilingDef; // while compiling a definition's own expression
+    /** Function calls and queries compiled so far: a query's rows that compiled some are costly ({@link SharedRows}). */
+    private int callsCompiled;
+    /** A costly query over this many rows or more is shared with the run's helpers, when it has any. */
+    static final int SHARED_ROWS_FROM = 16;
     private final Map<FunctionDef, Body> functionBodies = new IdentityHashMap<>();
     /** Functions of one tuple whose result is kept per run and argument ({@link #memoIndex}). */
     private final Map<FunctionDef, Integer> memoized = new IdentityHashMap<>();
@@ -388,6 +400,7 @@ final class CompiledCql {
     int help(Run run) {
         int evaluated = 0;
         for (DefSlot def : retrieving) {
+            joinOpenQueries(run);
             if (run.finished) {
                 break;
             }
@@ -401,7 +414,33 @@ final class CompiledCql {
                 // the caller evaluates it again if it needs it
             }
         }
+        joinOpenQueries(run);
         return evaluated;
+    }
+
+    /** Takes rows of the run's open long queries (between definitions: this thread holds no claim). */
+    private static void joinOpenQueries(Run run) {
+        if (run.openQueries == null) {
+            return;
+        }
+        boolean took = true;
+        while (took && !run.finished) {
+            took = false;
+            for (SharedRows rows : run.openQueries) {
+                if (rows.open()) {
+                    rows.take();
+                    took = true;
+                }
+            }
+        }
+    }
+
+    /** {@code t} to throw again where only unchecked errors can be thrown (row errors are never checked ones). */
+    static RuntimeException unchecked(Throwable t) {
+        if (t instanceof Error error) {
+            throw error;
+        }
+        return t instanceof RuntimeException r ? r : new IllegalStateException(t);
     }
 
     private static Object value(ParamSlot p, Run run) {
@@ -873,6 +912,7 @@ final class CompiledCql {
     }
 
     private Node functionCall(FunctionRef ref, Unit u, Scope s) {
+        callsCompiled++;
         Unit target = referenced(ref.getLibraryName(), u);
         List<FunctionDef> candidates = target.functions.getOrDefault(ref.getName(), List.of());
         if (ref.getSignature().isEmpty() && !ref.getOperand().isEmpty()) {
@@ -1060,8 +1100,10 @@ final class CompiledCql {
         if (q.getSource().size() != 1 || !q.getRelationship().isEmpty() || q.getAggregate() != null) {
             throw new UnsupportedElm("query with several sources, a relationship or an aggregate");
         }
+        callsCompiled++;
         AliasedQuerySource source = q.getSource().get(0);
         Node sourceNode = compile(source.getExpression(), u, s);
+        int callsBefore = callsCompiled;
         int aliasSlot = s.bind(source.getAlias());
         int letCount = q.getLet().size();
         int[] letSlots = new int[letCount];
@@ -1073,6 +1115,8 @@ final class CompiledCql {
         }
         Node where = q.getWhere() == null ? null : compile(q.getWhere(), u, s);
         Node ret = q.getReturn() == null ? null : compile(q.getReturn().getExpression(), u, s);
+        // Rows that call functions or run queries are worth sharing with a helper in a long list.
+        boolean costlyRows = callsCompiled > callsBefore;
         boolean distinct = q.getReturn() != null && q.getReturn().isDistinct();
         List<SortStep> sort = new ArrayList<>();
         if (q.getSort() != null) {
@@ -1089,22 +1133,37 @@ final class CompiledCql {
         return (r, l) -> {
             Object data = sourceNode.eval(r, l);
             boolean sourceIsList = data instanceof Iterable;
-            List<Object> result = new ArrayList<>();
+            List<Object> result;
             Iterable<?> elements = sourceIsList ? (Iterable<?>) data
                     : data == null ? List.of() : Collections.singletonList(data);
             if (range != null && data instanceof ColumnSortedList sorted && sorted.column.equals(range.column)) {
                 elements = sorted.candidates(range.low() != null, range.low() == null ? null : range.low().eval(r, l),
                         range.high() != null, range.high() == null ? null : range.high().eval(r, l), r.state);
             }
-            for (Object element : elements) {
-                l[aliasSlot] = element;
-                for (int i = 0; i < letCount; i++) {
-                    l[letSlots[i]] = lets[i].eval(r, l);
+            if (costlyRows && r.helpers != null && elements instanceof Collection<?> c && c.size() >= SHARED_ROWS_FROM) {
+                SharedRows.Row row = (element, locals) -> {
+                    locals[aliasSlot] = element;
+                    for (int i = 0; i < letCount; i++) {
+                        locals[letSlots[i]] = lets[i].eval(r, locals);
+                    }
+                    if (where != null && !Boolean.TRUE.equals(where.eval(r, locals))) {
+                        return SharedRows.SKIP;
+                    }
+                    return ret != null ? ret.eval(r, locals) : element;
+                };
+                result = new SharedRows(c.toArray(), row, l).evaluate(r.helpers, r.openQueries);
+            } else {
+                result = new ArrayList<>();
+                for (Object element : elements) {
+                    l[aliasSlot] = element;
+                    for (int i = 0; i < letCount; i++) {
+                        l[letSlots[i]] = lets[i].eval(r, l);
+                    }
+                    if (where != null && !Boolean.TRUE.equals(where.eval(r, l))) {
+                        continue;
+                    }
+                    result.add(ret != null ? ret.eval(r, l) : element);
                 }
-                if (where != null && !Boolean.TRUE.equals(where.eval(r, l))) {
-                    continue;
-                }
-                result.add(ret != null ? ret.eval(r, l) : element);
             }
             if (distinct) {
                 result = DistinctEvaluator.distinct(result, r.state);

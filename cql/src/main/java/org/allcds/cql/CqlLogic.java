@@ -235,7 +235,7 @@ public final class CqlLogic {
         state.setEvaluationDateTime(evaluationDateTime);
         state.setContextValue("Patient", record.patientId());
         return new CompiledCql.Run(compiled, state, environment.resolveDataProviderByModelUri(FHIR_MODEL_URI),
-                record.patientId(), parameters, shared);
+                record.patientId(), parameters, shared, helpers);
     }
 
     CompiledCql compiled() {

@@ -106,7 +106,7 @@ class SharedRunTest {
         throw new AssertionError("no error");
     }
 
-    private static List<PatientRecord> records() {
+    static List<PatientRecord> records() {
         List<PatientRecord> records = new ArrayList<>();
         for (Fixture f : FixtureCatalog.load()) {
             if (f.resource().contains("late-marrow-relapse") || f.resource().contains("refractory")
