@@ -56,6 +56,12 @@ final class EntryParser implements AutoCloseable {
         JsonNode resourceOf(int index, JsonNode entry);
     }
 
+    /** What is worked out on each resource once read, beside the parse; it must not throw (keep the problem in R). */
+    @FunctionalInterface
+    interface After<T, R> {
+        R of(T resource);
+    }
+
     private static final Object LEFT_OUT = new Object();
 
     /**
@@ -63,23 +69,25 @@ final class EntryParser implements AutoCloseable {
      * first entry (in order) that is refused or fails to parse is the error thrown, as when entries are
      * read one by one and the reading stops there; a helper may have read entries after it, to no effect.
      *
+     * @param after what is worked out on each resource read, in the same pass (by the same thread)
      * @param where names entry i in an error message (built only for an error)
      */
-    <T extends Resource> List<T> parseAll(Class<T> type, List<JsonNode> entries, Screen screen, IntFunction<String> where) {
+    <T extends Resource, R> List<R> parseAll(Class<T> type, List<JsonNode> entries, Screen screen, After<T, R> after,
+            IntFunction<String> where) {
         int n = entries.size();
         if (helpers.count() == 0 || n < minEntriesToShare) {
             ResourceReader reader = new ResourceReader(fhirContext);
-            List<T> out = new ArrayList<>(n);
+            List<R> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 JsonNode resource = screen.resourceOf(i, entries.get(i));
                 if (resource != null) {
                     int at = i;
-                    out.add(reader.read(type, resource, () -> where.apply(at)));
+                    out.add(after.of(reader.read(type, resource, () -> where.apply(at))));
                 }
             }
             return out;
         }
-        Object[] outcomes = new Object[n]; // a resource, LEFT_OUT, or what screening or parsing threw
+        Object[] outcomes = new Object[n]; // after's answer, LEFT_OUT, or what screening or parsing threw
         int chunks = (n + CHUNK - 1) / CHUNK;
         AtomicInteger nextChunk = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(chunks);
@@ -92,7 +100,8 @@ final class EntryParser implements AutoCloseable {
                         int at = i;
                         try {
                             JsonNode resource = screen.resourceOf(i, entries.get(i));
-                            outcomes[i] = resource == null ? LEFT_OUT : reader.read(type, resource, () -> where.apply(at));
+                            outcomes[i] = resource == null ? LEFT_OUT
+                                    : after.of(reader.read(type, resource, () -> where.apply(at)));
                         } catch (Throwable t) { // kept for its place in the order; a helper must never die holding a chunk
                             outcomes[i] = t;
                         }
@@ -109,7 +118,7 @@ final class EntryParser implements AutoCloseable {
         }
         work.run();
         IdleHelpers.awaitUninterruptibly(done);
-        List<T> out = new ArrayList<>(n);
+        List<R> out = new ArrayList<>(n);
         for (Object o : outcomes) {
             if (o instanceof RuntimeException e) {
                 throw e;
@@ -118,7 +127,9 @@ final class EntryParser implements AutoCloseable {
                 throw e;
             }
             if (o != LEFT_OUT) {
-                out.add(type.cast(o));
+                @SuppressWarnings("unchecked")
+                R answer = (R) o;
+                out.add(answer);
             }
         }
         return out;

@@ -97,18 +97,19 @@ public class PatientDataService {
             JsonNode value = prefetch.get(key.getKey());
             boolean fromPrefetch = value != null && !value.isNull();
             String query = def.query().replace("{{context.patientId}}", patientId);
-            List<Resource> resources;
+            List<Checked> resources;
             if (def.isRead()) {
-                resources = List.of(fromPrefetch
+                resources = List.of(Checked.of(fromPrefetch
                         ? readSingle(key.getKey(), value, def.resourceType())
-                        : fetcher.read(access, query));
+                        : fetcher.read(access, query), key.getKey(), patientId));
+            } else if (fromPrefetch) {
+                resources = readBundle(key.getKey(), value, def.resourceType(), patientId);
             } else {
-                resources = fromPrefetch
-                        ? readBundle(key.getKey(), value, def.resourceType())
-                        : fetcher.search(access, query);
+                resources = fetcher.search(access, query).stream().map(r -> Checked.of(r, key.getKey(), patientId)).toList();
             }
-            for (Resource r : resources) {
-                normalizeId(r, key.getKey());
+            for (Checked checked : resources) {
+                Resource r = checked.resource();
+                checked.requireId();
                 if (!r.fhirType().equals(def.resourceType())) {
                     if ("OperationOutcome".equals(r.fhirType())) {
                         continue; // search warnings ride along in searchset Bundles
@@ -125,16 +126,16 @@ public class PatientDataService {
                     patient = p;
                     continue;
                 }
-                if (!belongsTo(r, patientId)) {
+                if (!checked.belongs()) {
                     dropped++;
                     continue;
                 }
-                addUnique(byReference, r);
+                addUnique(byReference, checked.reference(), r);
             }
         }
         for (Resource r : contextResources) {
             if (belongsTo(r, patientId)) {
-                addUnique(byReference, r);
+                addUnique(byReference, referenceOf(r), r);
             } else {
                 dropped++;
             }
@@ -150,9 +151,37 @@ public class PatientDataService {
 
     /** Reads a Bundle carried in the hook context (order-select's draftOrders) with the same checks as a prefetch. */
     public List<Resource> readContextBundle(String name, JsonNode bundle, String entryType) {
-        List<Resource> resources = readBundle(name, bundle, entryType);
-        resources.forEach(r -> normalizeId(r, name));
+        List<Resource> resources = new ArrayList<>();
+        for (Checked checked : readBundle(name, bundle, entryType, null)) {
+            checked.requireId();
+            resources.add(checked.resource());
+        }
         return resources;
+    }
+
+    /**
+     * A resource read for the record and what the checks after reading need: its id made plain (or why it
+     * cannot be), its reference, whether it belongs to the patient. Worked out where the resource was read
+     * (for a long Bundle, by the helpers that parsed it); the problem is only thrown in entry order, after
+     * every entry of the Bundle parsed, as when the checks ran one by one after the parse.
+     */
+    private record Checked(Resource resource, RequestProblem idProblem, String reference, boolean belongs) {
+
+        /** @param patientId null: belonging is not asked (the caller decides it otherwise) */
+        static Checked of(Resource r, String key, String patientId) {
+            try {
+                normalizeId(r, key);
+            } catch (RequestProblem noId) {
+                return new Checked(r, noId, null, false);
+            }
+            return new Checked(r, null, referenceOf(r), patientId != null && belongsTo(r, patientId));
+        }
+
+        void requireId() {
+            if (idProblem != null) {
+                throw idProblem;
+            }
+        }
     }
 
     private Resource readSingle(String key, JsonNode json, String expectedType) {
@@ -164,7 +193,7 @@ public class PatientDataService {
         return new ResourceReader(fhirContext).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
     }
 
-    private List<Resource> readBundle(String key, JsonNode json, String entryType) {
+    private List<Checked> readBundle(String key, JsonNode json, String entryType, String patientId) {
         String type = json.path("resourceType").asText("");
         if (!"Bundle".equals(type)) {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a Bundle, got "
@@ -178,8 +207,9 @@ public class PatientDataService {
         // are screened and parsed in parallel for a long Bundle (EntryParser), with the same answer.
         List<JsonNode> all = new ArrayList<>(entries.size());
         entries.forEach(all::add);
-        return new ArrayList<>(entryParser.parseAll(resourceClass(entryType), all,
-                (at, entry) -> resourceToRead(key, at, entry, entryType), i -> entryWhere(key, i)));
+        return entryParser.parseAll(resourceClass(entryType), all,
+                (at, entry) -> resourceToRead(key, at, entry, entryType), r -> Checked.of(r, key, patientId),
+                i -> entryWhere(key, i));
     }
 
     /** An entry's resource if it is one to read; null for one left out (a search's warnings, a lab no rule reads). */
@@ -238,8 +268,11 @@ public class PatientDataService {
         r.setId(r.getIdElement().getIdPart());
     }
 
-    private static void addUnique(Map<String, Resource> byReference, Resource r) {
-        String reference = r.fhirType() + "/" + r.getIdElement().getIdPart();
+    private static String referenceOf(Resource r) {
+        return r.fhirType() + "/" + r.getIdElement().getIdPart();
+    }
+
+    private static void addUnique(Map<String, Resource> byReference, String reference, Resource r) {
         Resource earlier = byReference.putIfAbsent(reference, r);
         if (earlier != null && !earlier.equalsDeep(r)) {
             throw RequestProblem.badRequest("duplicate-resource", reference

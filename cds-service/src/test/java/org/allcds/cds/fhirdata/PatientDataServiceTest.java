@@ -141,6 +141,32 @@ class PatientDataServiceTest {
         }
     }
 
+    /** The checks after reading (id, patient, duplicates) are worked out by the helpers too, and still come after the parse. */
+    @Test
+    void inALongBundleAParseErrorAnywhereWinsOverAnEarlierFailedCheck() throws Exception {
+        String[] observations = new String[400];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = wbc("o" + i, PID, "4.5");
+        }
+        observations[10] = wbc("o10", PID, "4.5").replace("\"id\":\"o10\",", ""); // no id
+        observations[20] = wbc("o7", PID, "5.5"); // o7 again, different content
+        observations[300] = wbc("o300", PID, "\"x\"");
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                    .startsWith("prefetch 'observations' entry 300 is not a valid FHIR R4 Observation");
+        }
+        observations[300] = wbc("o300", PID, "4.5");
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                    .isEqualTo("a Observation in prefetch 'observations' has no id; card evidence must be able to name it");
+        }
+        observations[10] = wbc("o10", PID, "4.5");
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
+                    .isEqualTo("Observation/o7 appears twice with different content; which one is true cannot be decided");
+        }
+    }
+
     @Test
     void inALongBundleTheFirstEntryThatFailsIsTheOneReported() throws Exception {
         for (int bad : new int[] {0, 15, 16, 17, 200, 399}) {
