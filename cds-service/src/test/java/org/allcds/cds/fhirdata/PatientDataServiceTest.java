@@ -73,6 +73,13 @@ class PatientDataServiceTest {
         return p;
     }
 
+    /** Without and with a helper, the Observation Bundle is refused with a message starting so. */
+    private void assertBothRefuse(String[] observations, String messageStart) throws Exception {
+        for (PatientDataService service : List.of(data, shared)) {
+            assertThat(refusal(service, bundle(), bundle(observations)).getMessage()).startsWith(messageStart);
+        }
+    }
+
     private RequestProblem refusal(JsonNode conditions, JsonNode observations) throws Exception {
         return refusal(data, conditions, observations);
     }
@@ -151,20 +158,11 @@ class PatientDataServiceTest {
         observations[10] = wbc("o10", PID, "4.5").replace("\"id\":\"o10\",", ""); // no id
         observations[20] = wbc("o7", PID, "5.5"); // o7 again, different content
         observations[300] = wbc("o300", PID, "\"x\"");
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
-                    .startsWith("prefetch 'observations' entry 300 is not a valid FHIR R4 Observation");
-        }
+        assertBothRefuse(observations, "prefetch 'observations' entry 300 is not a valid FHIR R4 Observation");
         observations[300] = wbc("o300", PID, "4.5");
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
-                    .isEqualTo("a Observation in prefetch 'observations' has no id; card evidence must be able to name it");
-        }
+        assertBothRefuse(observations, "a Observation in prefetch 'observations' has no id; card evidence must be able to name it");
         observations[10] = wbc("o10", PID, "4.5");
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
-                    .isEqualTo("Observation/o7 appears twice with different content; which one is true cannot be decided");
-        }
+        assertBothRefuse(observations, "Observation/o7 appears twice with different content; which one is true cannot be decided");
     }
 
     @Test
@@ -186,21 +184,12 @@ class PatientDataServiceTest {
             observations[i] = wbc("o" + i, PID, i == 150 ? "\"x\"" : "4.5");
         }
         observations[100] = condition("c9", PID, "not an observation");
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
-                    .isEqualTo("prefetch 'observations' entry 100 is a Condition; expected Observation");
-        }
+        assertBothRefuse(observations, "prefetch 'observations' entry 100 is a Condition; expected Observation");
         observations[50] = wbc("o50", PID, "\"x\"");
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
-                    .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
-        }
+        assertBothRefuse(observations, "prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
         // A lab no rule reads is left out unread, broken or not; a search's OperationOutcome too.
         observations[20] = wbc("o20", PID, "\"x\"").replace("6690-2", "2160-0");
         observations[30] = "{\"resourceType\":\"OperationOutcome\",\"issue\":\"not even an array\"}";
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
-                    .startsWith("prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
-        }
+        assertBothRefuse(observations, "prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
     }
 }
