@@ -6,17 +6,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.allcds.cql.IdleHelpers;
 
 /**
- * Builds the JSON tree of a long request with an idle helper thread: the long arrays near the top (a
- * prefetch Bundle's {@code entry}) are cut into runs of elements that the caller and the helper parse at
- * the same time, and the rest of the document, with each cut array's elements left out, is parsed apart
- * and the elements put back in their place. Same mapper, same nodes as one parse of the whole document.
+ * Builds the JSON tree of a long request with an idle helper thread: the long arrays at the depth of a
+ * prefetch Bundle's {@code entry} are cut into runs of elements that the helper parses while the caller
+ * is still scanning for the next ones (and that the caller parses too once its scan is done); the rest of
+ * the document, with each cut array's elements left out, is parsed apart and the elements put back in
+ * their place. Same mapper, same nodes as one parse of the whole document.
  *
  * <p>Only a well-formed document is read this way: a document that is not a UTF-8 JSON object, is nested
  * deeper than {@link #MAX_DEPTH}, or fails to parse in any of its parts is answered null, and the caller
@@ -25,12 +24,12 @@ import org.allcds.cql.IdleHelpers;
  */
 final class SplitTreeReader {
 
-    /** Arrays this deep or less may be cut (root object 1, prefetch 2, a Bundle 3, its entry 4). */
+    /** The depth of the arrays that may be cut: root object 1, prefetch 2, a Bundle 3, its entry 4. */
     private static final int CUT_DEPTH = 4;
     /** Deeper documents are parsed whole: Jackson's nesting limit (1,000) is then sure to be judged the same. */
     private static final int MAX_DEPTH = 200;
-    private static final int MIN_ELEMENTS = 64;
-    private static final int RUN = 64; // elements per piece of work
+    /** Elements per piece of work; an array of fewer is not cut. */
+    private static final int RUN = 64;
     private static final AtomicInteger CALLS = new AtomicInteger();
     private static final byte[] OPEN = {'['};
     private static final byte[] CLOSE = {']'};
@@ -50,21 +49,20 @@ final class SplitTreeReader {
         if (body.length < minBytes || helpers.count() == 0) {
             return null;
         }
-        Work work = new Work();
-        if (!helpers.offer(work::helperRun)) {
+        Work work = new Work(json, body);
+        if (!helpers.offer(work::take)) {
             return null; // no helper idle: one parse, nothing spent
         }
         try {
-            List<Cut> cuts = cuts(body);
+            List<Cut> cuts = scan(body, work); // the helper parses the runs found so far meanwhile
+            work.scanned(cuts != null);
             if (cuts == null || cuts.isEmpty()) {
                 return null;
             }
             String marker = "\u0000split-" + Long.toHexString(System.nanoTime()) + "-" + CALLS.incrementAndGet() + "#";
-            work.start(body, cuts);
-            byte[] skeleton = skeleton(body, cuts, marker);
-            work.run();
-            JsonNode root = json.readTree(skeleton);
-            IdleHelpers.awaitUninterruptibly(work.done);
+            JsonNode root = json.readTree(skeleton(body, cuts, marker));
+            work.take();
+            work.awaitAll();
             if (work.failed || root == null || !root.isObject()) {
                 return null;
             }
@@ -74,32 +72,49 @@ final class SplitTreeReader {
                 return null; // a string in the document looked like a marker: parse whole
             }
             for (int k = 0; k < cuts.size(); k++) {
-                ArrayNode hole = holes.get(k);
-                if (!hole.get(0).asText().equals(marker + k)) {
+                if (!holes.get(k).get(0).asText().equals(marker + k)) {
                     return null;
                 }
-                hole.removeAll();
-                for (int r = work.firstRun[k]; r < work.firstRun[k + 1]; r++) {
-                    hole.addAll(work.parsed[r]);
-                }
+                holes.get(k).removeAll();
+            }
+            for (int r = 0; r < work.published; r++) {
+                Run run = work.runs[r];
+                holes.get(run.cut).addAll(run.parsed);
             }
             return root;
         } catch (java.io.IOException | RuntimeException e) {
             return null; // whatever it is, the whole-document parse reports it
         } finally {
-            work.release(); // the helper never waits past this call
+            work.stop(); // a helper still taking runs stops
         }
     }
 
-    /** One cut array: its brackets' positions and each element's first and past-last byte. */
-    record Cut(int open, int close, int[] starts, int[] ends) {}
+    /** One cut array: its brackets' positions. */
+    record Cut(int open, int close) {}
+
+    /** Elements {@code [from, to)} of the body, {@code count} of them, of cut number {@code cut}; parsed by whoever takes it. */
+    private static final class Run {
+        final int cut;
+        final int from;
+        final int to;
+        final int count;
+        ArrayNode parsed;
+
+        Run(int cut, int from, int to, int count) {
+            this.cut = cut;
+            this.from = from;
+            this.to = to;
+            this.count = count;
+        }
+    }
 
     /**
-     * The arrays to cut, in document order: arrays of {@link #MIN_ELEMENTS}+ elements at depth
-     * {@link #CUT_DEPTH} or less, none inside another. Null when the document is not a UTF-8 object with
-     * balanced brackets and terminated strings, at most {@link #MAX_DEPTH} deep.
+     * The arrays to cut, in document order: arrays of {@link #RUN}+ elements at depth {@link #CUT_DEPTH}.
+     * Each run of {@link #RUN} elements is handed to {@code work} as soon as the scan has passed it (null:
+     * the runs are not wanted). Null when the document is not a UTF-8 object with balanced brackets,
+     * terminated strings and no empty element in a cut array, at most {@link #MAX_DEPTH} deep.
      */
-    static List<Cut> cuts(byte[] b) {
+    static List<Cut> scan(byte[] b, Work work) {
         if (b.length < 4 || b[0] == 0 || b[1] == 0 || b[2] == 0 || b[3] == 0) {
             return null; // Jackson would read UTF-16 or UTF-32 here
         }
@@ -108,11 +123,15 @@ final class SplitTreeReader {
             return null; // a byte-order mark, or not an object
         }
         byte[] kinds = new byte[MAX_DEPTH + 1];
-        int[] opens = new int[CUT_DEPTH + 1];
-        int[][] commas = new int[CUT_DEPTH + 1][];
-        int[] commaCount = new int[CUT_DEPTH + 1];
         List<Cut> cuts = new ArrayList<>();
         int depth = 0;
+        // The array at CUT_DEPTH being scanned: where it opened, where its pending elements start, how many
+        // are pending (complete, not yet handed out), and whether it is cut (some run handed out already).
+        int open = -1;
+        int pendingFrom = -1;
+        int pending = 0;
+        int elementFrom = -1;
+        boolean cut = false;
         for (; i < b.length; i++) {
             byte c = b[i];
             if (c == '"') {
@@ -125,29 +144,50 @@ final class SplitTreeReader {
                     return null;
                 }
                 kinds[depth] = c;
-                if (c == '[' && depth <= CUT_DEPTH) {
-                    opens[depth] = i;
-                    commas[depth] = new int[16];
-                    commaCount[depth] = 0;
+                if (c == '[' && depth == CUT_DEPTH) {
+                    open = i;
+                    elementFrom = i + 1;
+                    pendingFrom = -1;
+                    pending = 0;
+                    cut = false;
                 }
             } else if (c == ',') {
-                if (depth >= 1 && depth <= CUT_DEPTH && kinds[depth] == '[') {
-                    if (commaCount[depth] == commas[depth].length) {
-                        commas[depth] = Arrays.copyOf(commas[depth], commas[depth].length * 2);
+                if (depth == CUT_DEPTH && kinds[depth] == '[') {
+                    int from = skipSpace(b, elementFrom);
+                    if (from >= i) {
+                        return null; // an empty element ("[1,,2]"): malformed, the whole parse says so
                     }
-                    commas[depth][commaCount[depth]++] = i;
+                    if (pending++ == 0) {
+                        pendingFrom = from;
+                    }
+                    if (pending == RUN) {
+                        cut = true;
+                        if (work != null) {
+                            work.publish(new Run(cuts.size(), pendingFrom, trimEnd(b, from, i), RUN));
+                        }
+                        pending = 0;
+                    }
+                    elementFrom = i + 1;
                 }
             } else if (c == '}' || c == ']') {
                 if (depth == 0 || kinds[depth] != (c == '}' ? '{' : '[')) {
                     return null;
                 }
-                if (c == ']' && depth <= CUT_DEPTH) {
-                    Cut cut = cut(b, opens[depth], i, commas[depth], commaCount[depth]);
-                    if (cut != null) {
-                        cuts.removeIf(inner -> inner.open > cut.open); // arrays inside it: it is cut whole
-                        cuts.add(cut);
+                if (c == ']' && depth == CUT_DEPTH) {
+                    int from = skipSpace(b, elementFrom);
+                    boolean last = from < i; // "[]", or "[ ... ]" ending in a comma (then malformed)
+                    if (!last && (pending > 0 || cut)) {
+                        return null; // "[1,2,]": malformed
                     }
-                    commas[depth] = null;
+                    if (last && pending++ == 0) {
+                        pendingFrom = from;
+                    }
+                    if (cut || pending >= RUN) {
+                        if (pending > 0 && work != null) {
+                            work.publish(new Run(cuts.size(), pendingFrom, trimEnd(b, from, i), pending));
+                        }
+                        cuts.add(new Cut(open, i));
+                    }
                 }
                 if (--depth == 0) {
                     return cuts; // what follows the root is the whole-document parser's business, unchanged
@@ -157,27 +197,13 @@ final class SplitTreeReader {
         return null;
     }
 
-    private static Cut cut(byte[] b, int open, int close, int[] commas, int commaCount) {
-        if (commaCount + 1 < MIN_ELEMENTS) {
-            return null;
+    /** The end of the element that starts at {@code from} and is followed by the separator at {@code separator}. */
+    private static int trimEnd(byte[] b, int from, int separator) {
+        int to = separator;
+        while (to > from && isSpace(b[to - 1])) {
+            to--;
         }
-        int n = commaCount + 1;
-        int[] starts = new int[n];
-        int[] ends = new int[n];
-        for (int k = 0; k < n; k++) {
-            int from = k == 0 ? open + 1 : commas[k - 1] + 1;
-            int to = k == n - 1 ? close : commas[k];
-            from = skipSpace(b, from);
-            while (to > from && isSpace(b[to - 1])) {
-                to--;
-            }
-            if (from >= to) {
-                return null; // an empty element ("[1,,2]"): malformed, the whole parse says so
-            }
-            starts[k] = from;
-            ends[k] = to;
-        }
-        return new Cut(open, close, starts, ends);
+        return to;
     }
 
     /** The document with each cut array holding one marker string instead of its elements. */
@@ -209,72 +235,97 @@ final class SplitTreeReader {
         }
     }
 
-    /** The runs of elements to parse, shared by the caller and one helper. */
-    private final class Work {
-        private final CountDownLatch ready = new CountDownLatch(1);
+    /**
+     * The runs of elements, handed out while the scan finds them: the helper takes them from the start, the
+     * caller joins once its scan is done. A run is taken by one thread (a counter); a thread that has taken a
+     * run the scan has not reached yet waits for it, or for the end of the scan.
+     */
+    static final class Work {
+        private final ObjectMapper json;
+        private final byte[] body;
         private final AtomicInteger next = new AtomicInteger();
-        private byte[] body;
-        private int[][] runs = new int[0][]; // cut, first element, past-last element
-        private List<Cut> cutList;
-        int[] firstRun;
-        ArrayNode[] parsed;
+        private final AtomicInteger completed = new AtomicInteger();
+        /** Runs [0, published) are ready; the array is replaced, never changed below published, when it grows. */
+        private volatile Run[] runs = new Run[16];
+        private volatile int published;
+        private volatile boolean scanEnded;
         volatile boolean failed;
-        CountDownLatch done = new CountDownLatch(0);
 
-        void start(byte[] body, List<Cut> cuts) {
-            List<int[]> all = new ArrayList<>();
-            firstRun = new int[cuts.size() + 1];
-            for (int k = 0; k < cuts.size(); k++) {
-                firstRun[k] = all.size();
-                int n = cuts.get(k).starts.length;
-                for (int e = 0; e < n; e += RUN) {
-                    all.add(new int[] {k, e, Math.min(n, e + RUN)});
-                }
-            }
-            firstRun[cuts.size()] = all.size();
+        Work(ObjectMapper json, byte[] body) {
+            this.json = json;
             this.body = body;
-            this.cutList = cuts;
-            this.runs = all.toArray(new int[0][]);
-            this.parsed = new ArrayNode[runs.length];
-            this.done = new CountDownLatch(runs.length);
-            ready.countDown();
         }
 
-        /** Handed to the helper before the document is scanned; it waits for the runs (or for none). */
-        void helperRun() {
-            IdleHelpers.awaitUninterruptibly(ready);
-            run();
+        /** Called by the scanning thread only. */
+        void publish(Run run) {
+            int n = published;
+            Run[] array = runs;
+            if (n == array.length) {
+                array = java.util.Arrays.copyOf(array, n * 2);
+                runs = array;
+            }
+            array[n] = run;
+            published = n + 1;
         }
 
-        /** Releases a helper still waiting when the call gave up before starting the work. */
-        void release() {
-            ready.countDown();
+        /** The scan is over; {@code complete}: every run is published, else the runs are not wanted. */
+        void scanned(boolean complete) {
+            if (!complete) {
+                failed = true;
+            }
+            scanEnded = true;
         }
 
-        void run() {
-            int r;
-            while ((r = next.getAndIncrement()) < runs.length) {
+        /** Nothing more is wanted: runs not started are left alone. */
+        void stop() {
+            failed = true;
+            scanEnded = true;
+        }
+
+        /** Takes runs until there are none left (or the work failed); any thread, any number of times. */
+        void take() {
+            while (true) {
+                int r = next.getAndIncrement();
+                if (!awaitPublished(r)) {
+                    return;
+                }
+                Run run = runs[r];
                 try {
                     if (!failed) {
-                        parsed[r] = parseRun(runs[r]);
+                        run.parsed = parse(run);
                     }
                 } catch (Throwable t) { // the whole-document parse will report it
                     failed = true;
                 } finally {
-                    done.countDown();
+                    completed.incrementAndGet();
                 }
             }
         }
 
-        private ArrayNode parseRun(int[] run) throws java.io.IOException {
-            Cut cut = cutList.get(run[0]);
-            int from = cut.starts[run[1]];
-            int to = cut.ends[run[2] - 1];
+        /** Waits until run r is published (true) or the scan has ended without it (false). */
+        private boolean awaitPublished(int r) {
+            while (r >= published) {
+                if (scanEnded) {
+                    return r < published;
+                }
+                Thread.onSpinWait(); // the scan hands out a run every few tens of microseconds
+            }
+            return true;
+        }
+
+        /** Waits for the runs other threads took (each is a fraction of a millisecond of parsing). */
+        void awaitAll() {
+            while (completed.get() < published) {
+                Thread.onSpinWait();
+            }
+        }
+
+        private ArrayNode parse(Run run) throws java.io.IOException {
             // "[" + the elements and the commas between them + "]", read in place (a copy would be the body again)
-            JsonNode node = json.readTree(new java.io.SequenceInputStream(java.util.Collections.enumeration(List.of(
-                    new java.io.ByteArrayInputStream(OPEN), new java.io.ByteArrayInputStream(body, from, to - from),
-                    new java.io.ByteArrayInputStream(CLOSE)))));
-            if (!(node instanceof ArrayNode a) || a.size() != run[2] - run[1]) {
+            JsonNode node = json.readTree(new java.io.SequenceInputStream(java.util.Collections.enumeration(
+                    List.of(new java.io.ByteArrayInputStream(OPEN), new java.io.ByteArrayInputStream(body, run.from, run.to - run.from),
+                            new java.io.ByteArrayInputStream(CLOSE)))));
+            if (!(node instanceof ArrayNode a) || a.size() != run.count) {
                 throw new IllegalStateException("not the elements expected");
             }
             return a;

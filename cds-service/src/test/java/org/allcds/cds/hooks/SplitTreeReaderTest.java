@@ -94,25 +94,46 @@ class SplitTreeReaderTest {
     }
 
     @Test
-    void onlyTheLongArraysNearTheTopAreCut() throws Exception {
+    void onlyTheLongArraysAtTheDepthOfABundlesEntriesAreCut() throws Exception {
         byte[] body = JSON.writeValueAsBytes(longRequest(FixtureCatalog.load().get(0), 3));
-        List<SplitTreeReader.Cut> cuts = SplitTreeReader.cuts(body);
-        assertThat(cuts).isNotEmpty().allSatisfy(cut -> assertThat(cut.starts().length).isGreaterThanOrEqualTo(64));
+        List<SplitTreeReader.Cut> cuts = SplitTreeReader.scan(body, null);
         JsonNode tree = WHOLE.readTree(body);
         int entries = 0;
         for (JsonNode bundle : tree.path("prefetch")) {
             entries += bundle.path("entry").size() >= 64 ? 1 : 0;
         }
-        assertThat(cuts).hasSize(entries);
+        assertThat(cuts).hasSize(entries).isNotEmpty();
         for (SplitTreeReader.Cut cut : cuts) {
             assertThat(body[cut.open()]).isEqualTo((byte) '[');
             assertThat(body[cut.close()]).isEqualTo((byte) ']');
-            assertThat(body[cut.starts()[0]]).isEqualTo((byte) '{');
-            assertThat(body[cut.ends()[cut.ends().length - 1] - 1]).isEqualTo((byte) '}');
         }
-        assertThat(SplitTreeReader.cuts("[1,2]".getBytes(StandardCharsets.UTF_8))).as("not an object").isNull();
-        assertThat(SplitTreeReader.cuts("{\"a\":[1,2}".getBytes(StandardCharsets.UTF_8))).as("unbalanced").isNull();
-        assertThat(SplitTreeReader.cuts("{\"a\":\"[1,2}".getBytes(StandardCharsets.UTF_8))).as("unterminated").isNull();
+        // 64 elements (the last one ended by the bracket) are cut, 63 are not; an array one level up is not.
+        assertThat(SplitTreeReader.scan(bytes(nested(64, " ")), null)).hasSize(1);
+        assertThat(SplitTreeReader.scan(bytes(nested(63, "")), null)).isEmpty();
+        assertThat(SplitTreeReader.scan(bytes("{\"p\":{\"e\":[" + "{},".repeat(200) + "{}]}}"), null)).isEmpty();
+        assertThat(SplitTreeReader.scan(bytes(nested(128, "\n")), null)).hasSize(1);
+        String twoLong = "{\"p\":{\"a\":{\"e\":[" + "1,".repeat(99) + "1]},\"b\":{\"e\":[" + "2,".repeat(70) + "2]}}}";
+        assertThat(SplitTreeReader.scan(bytes(twoLong), null)).hasSize(2);
+
+        assertThat(SplitTreeReader.scan(bytes("[1,2]"), null)).as("not an object").isNull();
+        assertThat(SplitTreeReader.scan(bytes("{\"a\":[1,2}"), null)).as("unbalanced").isNull();
+        assertThat(SplitTreeReader.scan(bytes("{\"a\":\"[1,2}"), null)).as("unterminated").isNull();
+        assertThat(SplitTreeReader.scan(bytes(nested(64, "").replace("}]", "},]")), null)).as("a trailing comma").isNull();
+        assertThat(SplitTreeReader.scan(bytes(nested(200, "").replaceFirst("\\},\\{", "},,{")), null)).as("an empty element").isNull();
+        // Each is read the same in parts as whole, or refused the same way.
+        for (String text : List.of(nested(64, " "), nested(130, "\n  "), twoLong, nested(64, "").replace("}]", "},]"))) {
+            assertThat(outcome(SPLIT, bytes(text))).isEqualTo(outcome(WHOLE, bytes(text)));
+        }
+    }
+
+    /** A Bundle-like document whose entry array (depth 4) has {@code n} elements, {@code space} around each. */
+    private static String nested(int n, String space) {
+        return "{\"prefetch\":{\"b\":{\"entry\":[" + (space + "{\"i\":[1,2]}" + space + ",").repeat(n - 1)
+                + space + "{}" + space + "]}}}";
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     /** The tree the split reader builds (null: it stepped aside). */
