@@ -47,6 +47,7 @@ public class HookCallBenchmark {
     private HookRequest request;
     private PatientRecord record;
     private List<org.hl7.fhir.r4.model.Resource> recordResources;
+    private List<String[]> recordCodeKeys;
     private Set<String> definitions;
     private Map<String, Object> results;
 
@@ -63,6 +64,8 @@ public class HookCallBenchmark {
         if (recordResources.size() + 1 != record.size()) {
             throw new IllegalStateException("the record holds resource types the cql benchmark does not copy");
         }
+        // The data step works out each resource's keys at "code" for the retrieves' index; the cql step gets them.
+        recordCodeKeys = recordResources.stream().map(r -> PatientRecord.codeKeys(r, PatientRecord.CODE)).toList();
         definitions = harness.cards.definitionsUsed(harness.service);
         results = harness.evaluation.evaluate(harness.service.library(), definitions, record);
         List<CdsServiceResponseCardJson> built = harness.cards.build(harness.service, results, request.patientId());
@@ -89,7 +92,7 @@ public class HookCallBenchmark {
     @Benchmark
     public Map<String, Object> cql() {
         return harness.evaluation.evaluate(harness.service.library(), definitions,
-                PatientRecord.of(record.patient(), recordResources));
+                PatientRecord.of(record.patient(), recordResources, recordCodeKeys));
     }
 
     @Benchmark

@@ -90,7 +90,7 @@ public class PatientDataService {
         }
 
         Patient patient = null;
-        Map<String, Resource> byReference = new LinkedHashMap<>();
+        Map<String, Checked> byReference = new LinkedHashMap<>();
         int dropped = 0;
         for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
             PrefetchDefinition def = key.getValue();
@@ -130,12 +130,12 @@ public class PatientDataService {
                     dropped++;
                     continue;
                 }
-                addUnique(byReference, checked.reference(), r);
+                addUnique(byReference, checked);
             }
         }
         for (Resource r : contextResources) {
             if (belongsTo(r, patientId)) {
-                addUnique(byReference, referenceOf(r), r);
+                addUnique(byReference, new Checked(r, null, referenceOf(r), true, codeKeysOf(r)));
             } else {
                 dropped++;
             }
@@ -146,7 +146,15 @@ public class PatientDataService {
         if (dropped > 0) {
             log.warn("dropped {} resource(s) that do not belong to the hook's patient", dropped);
         }
-        return PatientRecord.of(patient, byReference.values());
+        List<Resource> resources = new ArrayList<>(byReference.size());
+        List<String[]> codeKeys = new ArrayList<>(byReference.size());
+        for (Checked checked : byReference.values()) {
+            resources.add(checked.resource());
+            codeKeys.add(checked.codeKeys());
+        }
+        // The retrieves' index by code is made of keys worked out where each resource was read; one that
+        // could not be read there (null) leaves the whole index to the first retrieve, which meets the error.
+        return PatientRecord.of(patient, resources, codeKeys.contains(null) ? null : codeKeys);
     }
 
     /** Reads a Bundle carried in the hook context (order-select's draftOrders) with the same checks as a prefetch. */
@@ -165,16 +173,17 @@ public class PatientDataService {
      * (for a long Bundle, by the helpers that parsed it); the problem is only thrown in entry order, after
      * every entry of the Bundle parsed, as when the checks ran one by one after the parse.
      */
-    private record Checked(Resource resource, RequestProblem idProblem, String reference, boolean belongs) {
+    private record Checked(Resource resource, RequestProblem idProblem, String reference, boolean belongs,
+            String[] codeKeys) {
 
         /** @param patientId null: belonging is not asked (the caller decides it otherwise) */
         static Checked of(Resource r, String key, String patientId) {
             try {
                 normalizeId(r, key);
             } catch (RequestProblem noId) {
-                return new Checked(r, noId, null, false);
+                return new Checked(r, noId, null, false, null);
             }
-            return new Checked(r, null, referenceOf(r), patientId != null && belongsTo(r, patientId));
+            return new Checked(r, null, referenceOf(r), patientId != null && belongsTo(r, patientId), codeKeysOf(r));
         }
 
         void requireId() {
@@ -268,13 +277,24 @@ public class PatientDataService {
         r.setId(r.getIdElement().getIdPart());
     }
 
+    /** The resource's keys at the code path retrieves index ({@link PatientRecord#codeKeys}); null when unreadable. */
+    private static String[] codeKeysOf(Resource r) {
+        try {
+            return PatientRecord.codeKeys(r, PatientRecord.CODE);
+        } catch (RuntimeException unreadable) {
+            return null;
+        }
+    }
+
     private static String referenceOf(Resource r) {
         return r.fhirType() + "/" + r.getIdElement().getIdPart();
     }
 
-    private static void addUnique(Map<String, Resource> byReference, String reference, Resource r) {
-        Resource earlier = byReference.putIfAbsent(reference, r);
-        if (earlier != null && !earlier.equalsDeep(r)) {
+    private static void addUnique(Map<String, Checked> byReference, Checked checked) {
+        String reference = checked.reference();
+        Resource r = checked.resource();
+        Checked earlier = byReference.putIfAbsent(reference, checked);
+        if (earlier != null && !earlier.resource().equalsDeep(r)) {
             throw RequestProblem.badRequest("duplicate-resource", reference
                     + " appears twice with different content; which one is true cannot be decided");
         }
