@@ -1117,6 +1117,17 @@ final class CompiledCql {
         Node ret = q.getReturn() == null ? null : compile(q.getReturn().getExpression(), u, s);
         // Rows that call functions or run queries are worth sharing with a helper in a long list.
         boolean costlyRows = callsCompiled > callsBefore;
+        // One row: the alias bound, the lets, the where; the return's value, or SKIP.
+        QueryRow row = (r, element, l) -> {
+            l[aliasSlot] = element;
+            for (int i = 0; i < letCount; i++) {
+                l[letSlots[i]] = lets[i].eval(r, l);
+            }
+            if (where != null && !Boolean.TRUE.equals(where.eval(r, l))) {
+                return SharedRows.SKIP;
+            }
+            return ret != null ? ret.eval(r, l) : element;
+        };
         boolean distinct = q.getReturn() != null && q.getReturn().isDistinct();
         List<SortStep> sort = new ArrayList<>();
         if (q.getSort() != null) {
@@ -1141,28 +1152,15 @@ final class CompiledCql {
                         range.high() != null, range.high() == null ? null : range.high().eval(r, l), r.state);
             }
             if (costlyRows && r.helpers != null && elements instanceof Collection<?> c && c.size() >= SHARED_ROWS_FROM) {
-                SharedRows.Row row = (element, locals) -> {
-                    locals[aliasSlot] = element;
-                    for (int i = 0; i < letCount; i++) {
-                        locals[letSlots[i]] = lets[i].eval(r, locals);
-                    }
-                    if (where != null && !Boolean.TRUE.equals(where.eval(r, locals))) {
-                        return SharedRows.SKIP;
-                    }
-                    return ret != null ? ret.eval(r, locals) : element;
-                };
-                result = new SharedRows(c.toArray(), row, l).evaluate(r.helpers, r.openQueries);
+                result = new SharedRows(c.toArray(), (element, locals) -> row.eval(r, element, locals), l)
+                        .evaluate(r.helpers, r.openQueries);
             } else {
                 result = new ArrayList<>();
                 for (Object element : elements) {
-                    l[aliasSlot] = element;
-                    for (int i = 0; i < letCount; i++) {
-                        l[letSlots[i]] = lets[i].eval(r, l);
+                    Object value = row.eval(r, element, l);
+                    if (value != SharedRows.SKIP) {
+                        result.add(value);
                     }
-                    if (where != null && !Boolean.TRUE.equals(where.eval(r, l))) {
-                        continue;
-                    }
-                    result.add(ret != null ? ret.eval(r, l) : element);
                 }
             }
             if (distinct) {
@@ -1190,6 +1188,11 @@ final class CompiledCql {
      * with an expression that cannot depend on the element (an operand, parameter, definition or literal).
      */
     private record DateRange(String column, Node low, Node high) {}
+
+    @FunctionalInterface
+    private interface QueryRow {
+        Object eval(Run run, Object element, Object[] locals);
+    }
 
     private DateRange dateRange(Expression where, String alias, Unit u, Scope s) {
         Expression conditions = where;
