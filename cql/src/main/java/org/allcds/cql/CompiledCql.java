@@ -1118,7 +1118,7 @@ final class CompiledCql {
         // Rows that call functions or run queries are worth sharing with a helper in a long list.
         boolean costlyRows = callsCompiled > callsBefore;
         // One row: the alias bound, the lets, the where; the return's value, or SKIP.
-        QueryRow row = (r, element, l) -> {
+        SharedRows.Row row = (r, element, l) -> {
             l[aliasSlot] = element;
             for (int i = 0; i < letCount; i++) {
                 l[letSlots[i]] = lets[i].eval(r, l);
@@ -1152,8 +1152,7 @@ final class CompiledCql {
                         range.high() != null, range.high() == null ? null : range.high().eval(r, l), r.state);
             }
             if (costlyRows && r.helpers != null && elements instanceof Collection<?> c && c.size() >= SHARED_ROWS_FROM) {
-                result = new SharedRows(c.toArray(), (element, locals) -> row.eval(r, element, locals), l)
-                        .evaluate(r.helpers, r.openQueries);
+                result = new SharedRows(r, c.toArray(), row, l).evaluate(r.helpers, r.openQueries);
             } else {
                 result = new ArrayList<>();
                 for (Object element : elements) {
@@ -1188,11 +1187,6 @@ final class CompiledCql {
      * with an expression that cannot depend on the element (an operand, parameter, definition or literal).
      */
     private record DateRange(String column, Node low, Node high) {}
-
-    @FunctionalInterface
-    private interface QueryRow {
-        Object eval(Run run, Object element, Object[] locals);
-    }
 
     private DateRange dateRange(Expression where, String alias, Unit u, Scope s) {
         Expression conditions = where;

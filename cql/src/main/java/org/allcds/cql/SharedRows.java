@@ -17,10 +17,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class SharedRows {
 
-    /** One row: the query's lets, where and return over {@code element}; {@link #SKIP} when the where is not true. */
+    /**
+     * One row: the query's alias bound to {@code element}, its lets, where and return, in {@code run}; the
+     * return's value, or {@link #SKIP} when the where is not true. The caller alone evaluates rows with it too.
+     */
     @FunctionalInterface
     interface Row {
-        Object eval(Object element, Object[] locals);
+        Object eval(CompiledCql.Run run, Object element, Object[] locals);
     }
 
     static final Object SKIP = new Object();
@@ -28,6 +31,7 @@ final class SharedRows {
     /** Long queries evaluated this way since start (tests check that the path is taken). */
     private static final java.util.concurrent.atomic.LongAdder EVALUATED = new java.util.concurrent.atomic.LongAdder();
 
+    private final CompiledCql.Run run;
     private final Object[] elements;
     private final Object[] values;
     private final Row row;
@@ -40,7 +44,8 @@ final class SharedRows {
     private volatile int failedAt = Integer.MAX_VALUE;
     private Throwable firstError; // the error of row failedAt; guarded by this
 
-    SharedRows(Object[] elements, Row row, Object[] locals) {
+    SharedRows(CompiledCql.Run run, Object[] elements, Row row, Object[] locals) {
+        this.run = run;
         this.elements = elements;
         this.values = new Object[elements.length];
         this.row = row;
@@ -101,7 +106,7 @@ final class SharedRows {
                     continue; // the caller alone would not have got this far
                 }
                 try {
-                    values[i] = row.eval(elements[i], mine);
+                    values[i] = row.eval(run, elements[i], mine);
                 } catch (Throwable t) {
                     failed(i, t);
                 }

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The rows of a long query shared with helpers ({@link SharedRows}) give the caller-alone list, in its
  * order, and the caller-alone error; and the compiled CQL gives the caller-alone answers when every long
- * query of a run is shared.
+ * query of a run is shared. (The rows of the first three tests read no run: it is null there.)
  */
 @Timeout(300)
 class SharedRowsTest {
@@ -26,7 +26,7 @@ class SharedRowsTest {
     @Test
     void rowsTakenByHelpersComeBackInListOrderWithoutTheSkippedOnes() {
         Set<String> threads = ConcurrentHashMap.newKeySet();
-        SharedRows.Row row = (element, locals) -> {
+        SharedRows.Row row = (run, element, locals) -> {
             threads.add(Thread.currentThread().getName());
             pause(); // long enough rows that the helpers get some
             int i = (Integer) element;
@@ -39,7 +39,7 @@ class SharedRowsTest {
             }
         }
         try (IdleHelpers helpers = IdleHelpers.alwaysIdle("rows-test")) {
-            List<Object> rows = new SharedRows(ELEMENTS.toArray(), row, new Object[] {"outer"})
+            List<Object> rows = new SharedRows(null, ELEMENTS.toArray(), row, new Object[] {"outer"})
                     .evaluate(helpers, new ConcurrentLinkedDeque<>());
             assertThat(rows).isEqualTo(expected);
         }
@@ -49,7 +49,7 @@ class SharedRowsTest {
     @Test
     void theFirstFailingRowInListOrderIsTheErrorWhoeverMetIt() {
         for (int round = 0; round < 5; round++) {
-            SharedRows.Row row = (element, locals) -> {
+            SharedRows.Row row = (run, element, locals) -> {
                 int i = (Integer) element;
                 if (i == 37) {
                     sleep(50); // the other thread meets row 150's error first
@@ -61,7 +61,7 @@ class SharedRowsTest {
                 return i;
             };
             try (IdleHelpers helpers = IdleHelpers.alwaysIdle("rows-test")) {
-                assertThatThrownBy(() -> new SharedRows(ELEMENTS.toArray(), row, new Object[0])
+                assertThatThrownBy(() -> new SharedRows(null, ELEMENTS.toArray(), row, new Object[0])
                         .evaluate(helpers, new ConcurrentLinkedDeque<>()))
                         .isInstanceOf(IllegalArgumentException.class).hasMessage("row 37");
             }
@@ -81,13 +81,13 @@ class SharedRowsTest {
             }
         }, "joiner");
         joiner.start();
-        SharedRows.Row row = (element, locals) -> {
+        SharedRows.Row row = (run, element, locals) -> {
             threads.add(Thread.currentThread().getName());
             pause();
             return element;
         };
         try (IdleHelpers none = new IdleHelpers("none", 0)) {
-            assertThat(new SharedRows(ELEMENTS.toArray(), row, new Object[0]).evaluate(none, open)).isEqualTo(ELEMENTS);
+            assertThat(new SharedRows(null, ELEMENTS.toArray(), row, new Object[0]).evaluate(none, open)).isEqualTo(ELEMENTS);
         }
         assertThat(threads).contains("joiner");
         assertThat(open).as("a finished query is no longer open").isEmpty();

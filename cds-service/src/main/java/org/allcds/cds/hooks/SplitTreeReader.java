@@ -55,10 +55,10 @@ final class SplitTreeReader {
         }
         try {
             List<Cut> cuts = scan(body, work); // the helper parses the runs found so far meanwhile
-            work.scanned(cuts != null);
             if (cuts == null || cuts.isEmpty()) {
                 return null;
             }
+            work.scanned();
             String marker = "\u0000split-" + Long.toHexString(System.nanoTime()) + "-" + CALLS.incrementAndGet() + "#";
             JsonNode root = json.readTree(skeleton(body, cuts, marker));
             work.take();
@@ -268,11 +268,8 @@ final class SplitTreeReader {
             published = n + 1;
         }
 
-        /** The scan is over; {@code complete}: every run is published, else the runs are not wanted. */
-        void scanned(boolean complete) {
-            if (!complete) {
-                failed = true;
-            }
+        /** The scan is over and every run is published. */
+        void scanned() {
             scanEnded = true;
         }
 
