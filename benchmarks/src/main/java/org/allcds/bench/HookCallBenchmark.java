@@ -56,7 +56,7 @@ public class HookCallBenchmark {
         harness = new ServiceHarness();
         body = LongTreatedPatient.requestBytes(n, LocalDate.now());
         request = harness.parser.parse(body);
-        record = harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of());
+        record = harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of(), request.readAhead());
         recordResources = new java.util.ArrayList<>();
         for (String type : List.of("Condition", "Observation", "Procedure", "ServiceRequest")) {
             recordResources.addAll(record.ofType(type));
@@ -86,7 +86,7 @@ public class HookCallBenchmark {
 
     @Benchmark
     public PatientRecord data() {
-        return harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of());
+        return harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of(), request.readAhead());
     }
 
     @Benchmark

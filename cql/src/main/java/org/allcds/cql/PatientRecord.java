@@ -148,6 +148,10 @@ public final class PatientRecord {
                 keys.add(ValueSetRepository.key(c.getSystem(), c.getCode()));
             }
         }
-        return keys.toArray(NO_KEYS);
+        String[] array = keys.toArray(NO_KEYS);
+        for (String key : array) {
+            key.hashCode(); // kept by the string: the index hashes every key later, when it is no longer in cache
+        }
+        return array;
     }
 }

@@ -32,15 +32,16 @@ public final class ValueSetRepository {
     }
 
     private final Map<String, Map<String, Member>> membersByUrl;
-    private final Set<String> allKeys;
+    /** Every member's system, by code: a lookup per coding with no key string built (every prefetched lab asks). */
+    private final Map<String, Set<String>> systemsByCode;
 
     private ValueSetRepository(Map<String, Map<String, Member>> membersByUrl) {
         Map<String, Map<String, Member>> frozen = new LinkedHashMap<>();
         membersByUrl.forEach((url, members) -> frozen.put(url, Collections.unmodifiableMap(new LinkedHashMap<>(members))));
         this.membersByUrl = Collections.unmodifiableMap(frozen);
-        this.allKeys = frozen.values().stream()
-                .flatMap(m -> m.keySet().stream())
-                .collect(Collectors.toUnmodifiableSet());
+        this.systemsByCode = frozen.values().stream()
+                .flatMap(m -> m.values().stream())
+                .collect(Collectors.groupingBy(Member::code, Collectors.mapping(Member::system, Collectors.toUnmodifiableSet())));
     }
 
     public static String key(String system, String code) {
@@ -114,7 +115,8 @@ public final class ValueSetRepository {
 
     /** True when any value set holds this code: used to skip resources no CQL definition can read. */
     public boolean isKnownCode(String system, String code) {
-        return allKeys.contains(key(system, code));
+        Set<String> systems = code == null ? null : systemsByCode.get(code);
+        return systems != null && system != null && systems.contains(system);
     }
 
     public List<Member> allMembers() {

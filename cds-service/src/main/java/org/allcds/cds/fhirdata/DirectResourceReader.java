@@ -84,6 +84,11 @@ final class DirectResourceReader {
         }
     }
 
+    /** The class of a resource type read here, by its name; null for any other. */
+    static Class<? extends Resource> typeNamed(String resourceType) {
+        return resourceType == null ? null : TYPES_BY_NAME.get(resourceType);
+    }
+
     /** A resource type: how to make one, and the elements read (every other one is not plain). */
     private record Shape<R extends Resource>(String name, Supplier<R> make, Map<String, BiConsumer<R, JsonNode>> elements) {
         R read(ObjectNode json) {
@@ -317,6 +322,8 @@ final class DirectResourceReader {
 
     private static final Map<Class<?>, Shape<?>> SHAPES = Map.of(
             Observation.class, OBSERVATION, Procedure.class, PROCEDURE, Condition.class, CONDITION);
+    private static final Map<String, Class<? extends Resource>> TYPES_BY_NAME = Map.of(
+            OBSERVATION.name(), Observation.class, PROCEDURE.name(), Procedure.class, CONDITION.name(), Condition.class);
 
     private static CodeableConcept codeableConcept(JsonNode json) {
         return composite(json, new CodeableConcept(), CODEABLE_CONCEPT);

@@ -62,32 +62,62 @@ final class EntryParser implements AutoCloseable {
         R of(T resource);
     }
 
-    private static final Object LEFT_OUT = new Object();
+    /** An entry left out of the answer (see {@code known} and {@link Screen}). */
+    static final Object LEFT_OUT = new Object();
 
     /**
      * Each entry screened and its resource parsed as a {@code type}; the resources in entry order. The
      * first entry (in order) that is refused or fails to parse is the error thrown, as when entries are
      * read one by one and the reading stops there; a helper may have read entries after it, to no effect.
      *
+     * @param known entry i's answer already worked out where it was parsed (an R, or {@link #LEFT_OUT}), taken
+     *     as it is; null: the entry is screened and parsed here. A known entry is one that would not be refused.
      * @param after what is worked out on each resource read, in the same pass (by the same thread)
      * @param where names entry i in an error message (built only for an error)
      */
-    <T extends Resource, R> List<R> parseAll(Class<T> type, List<JsonNode> entries, Screen screen, After<T, R> after,
-            IntFunction<String> where) {
+    <T extends Resource, R> List<R> parseAll(Class<T> type, List<JsonNode> entries, IntFunction<Object> known, Screen screen,
+            After<T, R> after, IntFunction<String> where) {
         int n = entries.size();
-        if (helpers.count() == 0 || n < minEntriesToShare) {
+        Object[] outcomes = new Object[n]; // after's answer, LEFT_OUT, or what screening or parsing threw
+        int unknown = 0;
+        for (int i = 0; i < n; i++) {
+            if ((outcomes[i] = known.apply(i)) == null) {
+                unknown++;
+            }
+        }
+        if (unknown > 0 && (helpers.count() == 0 || unknown < minEntriesToShare)) {
             ResourceReader reader = new ResourceReader(fhirContext);
-            List<R> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                JsonNode resource = screen.resourceOf(i, entries.get(i));
-                if (resource != null) {
+                if (outcomes[i] == null) {
+                    JsonNode resource = screen.resourceOf(i, entries.get(i)); // the first refusal, in order, is thrown
                     int at = i;
-                    out.add(after.of(reader.read(type, resource, () -> where.apply(at))));
+                    outcomes[i] = resource == null ? LEFT_OUT : after.of(reader.read(type, resource, () -> where.apply(at)));
                 }
             }
-            return out;
+        } else if (unknown > 0) {
+            parseShared(type, entries, screen, after, where, outcomes);
         }
-        Object[] outcomes = new Object[n]; // after's answer, LEFT_OUT, or what screening or parsing threw
+        List<R> out = new ArrayList<>(n);
+        for (Object o : outcomes) {
+            if (o instanceof RuntimeException e) {
+                throw e;
+            }
+            if (o instanceof Error e) {
+                throw e;
+            }
+            if (o != LEFT_OUT) {
+                @SuppressWarnings("unchecked")
+                R answer = (R) o;
+                out.add(answer);
+            }
+        }
+        return out;
+    }
+
+    /** Fills in the outcomes still null, in chunks shared with the helpers idle now; each failure kept at its place. */
+    private <T extends Resource, R> void parseShared(Class<T> type, List<JsonNode> entries, Screen screen, After<T, R> after,
+            IntFunction<String> where, Object[] outcomes) {
+        int n = entries.size();
         int chunks = (n + CHUNK - 1) / CHUNK;
         AtomicInteger nextChunk = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(chunks);
@@ -97,6 +127,9 @@ final class EntryParser implements AutoCloseable {
             while ((c = nextChunk.getAndIncrement()) < chunks) {
                 try {
                     for (int i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) {
+                        if (outcomes[i] != null) {
+                            continue; // known
+                        }
                         int at = i;
                         try {
                             JsonNode resource = screen.resourceOf(i, entries.get(i));
@@ -118,21 +151,6 @@ final class EntryParser implements AutoCloseable {
         }
         work.run();
         IdleHelpers.awaitUninterruptibly(done);
-        List<R> out = new ArrayList<>(n);
-        for (Object o : outcomes) {
-            if (o instanceof RuntimeException e) {
-                throw e;
-            }
-            if (o instanceof Error e) {
-                throw e;
-            }
-            if (o != LEFT_OUT) {
-                @SuppressWarnings("unchecked")
-                R answer = (R) o;
-                out.add(answer);
-            }
-        }
-        return out;
     }
 
     @Override

@@ -2,16 +2,19 @@ package org.allcds.cds.fhirdata;
 
 import ca.uhn.fhir.context.FhirContext;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.function.IntFunction;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.services.PrefetchDefinition;
 import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
+import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Patient;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
@@ -40,6 +43,8 @@ public class PatientDataService {
     private final ValueSetRepository valueSets;
     private final FhirServerFetcher fetcher;
     private final EntryParser entryParser;
+    /** Whether the usual shapes are read without HAPI's parser ({@link ResourceReader}); else nothing is read ahead. */
+    private final boolean directRead;
 
     /**
      * @param parseHelpers threads that may help parse a long prefetch Bundle while the EHR waits
@@ -56,6 +61,7 @@ public class PatientDataService {
         this.valueSets = valueSets;
         this.fetcher = fetcher;
         this.entryParser = new EntryParser(fhirContext, org.allcds.cql.IdleHelpers.count(parseHelpers), shareFrom);
+        this.directRead = ResourceReader.readsDirectly(fhirContext);
         log.info("prefetch Bundles of {}+ entries parsed with up to {} idle helper thread(s)",
                 entryParser.minEntriesToShare(), entryParser.helperCount());
     }
@@ -77,6 +83,15 @@ public class PatientDataService {
      */
     public PatientRecord load(ServiceDefinition service, String patientId, Map<String, JsonNode> prefetch,
             FhirServerAccess access, List<Resource> contextResources) {
+        return load(service, patientId, prefetch, access, contextResources, Map.of());
+    }
+
+    /**
+     * @param readAhead for the entry array of a Bundle in {@code prefetch} (by identity), what {@link #readAhead}
+     *     answered for each of its entries where they were parsed; an array not there is read here
+     */
+    public PatientRecord load(ServiceDefinition service, String patientId, Map<String, JsonNode> prefetch,
+            FhirServerAccess access, List<Resource> contextResources, Map<JsonNode, Object[]> readAhead) {
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
             JsonNode value = prefetch.get(key.getKey());
@@ -101,21 +116,21 @@ public class PatientDataService {
             if (def.isRead()) {
                 resources = List.of(Checked.of(fromPrefetch
                         ? readSingle(key.getKey(), value, def.resourceType())
-                        : fetcher.read(access, query), key.getKey(), patientId));
+                        : fetcher.read(access, query), key.getKey()));
             } else if (fromPrefetch) {
-                resources = readBundle(key.getKey(), value, def.resourceType(), patientId);
+                resources = readBundle(key.getKey(), value, def.resourceType(), readAhead);
             } else {
-                resources = fetcher.search(access, query).stream().map(r -> Checked.of(r, key.getKey(), patientId)).toList();
+                resources = fetcher.search(access, query).stream().map(r -> Checked.of(r, key.getKey())).toList();
             }
             for (Checked checked : resources) {
                 Resource r = checked.resource();
                 checked.requireId();
-                if (!r.fhirType().equals(def.resourceType())) {
-                    if ("OperationOutcome".equals(r.fhirType())) {
+                if (!checked.type().equals(def.resourceType())) {
+                    if ("OperationOutcome".equals(checked.type())) {
                         continue; // search warnings ride along in searchset Bundles
                     }
                     throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key.getKey() + "' holds a "
-                            + r.fhirType() + "; expected " + def.resourceType());
+                            + checked.type() + "; expected " + def.resourceType());
                 }
                 if (r instanceof Patient p) {
                     if (!patientId.equals(p.getIdElement().getIdPart())) {
@@ -126,7 +141,7 @@ public class PatientDataService {
                     patient = p;
                     continue;
                 }
-                if (!checked.belongs()) {
+                if (!checked.belongsTo(patientId)) {
                     dropped++;
                     continue;
                 }
@@ -134,8 +149,9 @@ public class PatientDataService {
             }
         }
         for (Resource r : contextResources) {
-            if (belongsTo(r, patientId)) {
-                addUnique(byReference, new Checked(r, null, referenceOf(r), true, codeKeysOf(r)));
+            Checked checked = new Checked(r, r.fhirType(), null, referenceOf(r), subjectPatientId(r), codeKeysOf(r));
+            if (checked.belongsTo(patientId)) {
+                addUnique(byReference, checked);
             } else {
                 dropped++;
             }
@@ -160,7 +176,7 @@ public class PatientDataService {
     /** Reads a Bundle carried in the hook context (order-select's draftOrders) with the same checks as a prefetch. */
     public List<Resource> readContextBundle(String name, JsonNode bundle, String entryType) {
         List<Resource> resources = new ArrayList<>();
-        for (Checked checked : readBundle(name, bundle, entryType, null)) {
+        for (Checked checked : readBundle(name, bundle, entryType, Map.of())) {
             checked.requireId();
             resources.add(checked.resource());
         }
@@ -168,22 +184,33 @@ public class PatientDataService {
     }
 
     /**
-     * A resource read for the record and what the checks after reading need: its id made plain (or why it
-     * cannot be), its reference, whether it belongs to the patient. Worked out where the resource was read
-     * (for a long Bundle, by the helpers that parsed it); the problem is only thrown in entry order, after
-     * every entry of the Bundle parsed, as when the checks ran one by one after the parse.
+     * A resource read for the record and what the checks after reading need: its type, its id made plain (or
+     * why it cannot be), its reference, the patient its subject names. Worked out where the resource was read
+     * (for a long Bundle, by the threads that parsed it), so the checks need not go back to the resource, long
+     * out of cache by then; the problem is only thrown in entry order, after every entry of the Bundle parsed,
+     * as when the checks ran one by one after the parse.
      */
-    private record Checked(Resource resource, RequestProblem idProblem, String reference, boolean belongs,
+    record Checked(Resource resource, String type, RequestProblem idProblem, String reference, String subjectPatient,
             String[] codeKeys) {
 
-        /** @param patientId null: belonging is not asked (the caller decides it otherwise) */
-        static Checked of(Resource r, String key, String patientId) {
-            try {
-                normalizeId(r, key);
-            } catch (RequestProblem noId) {
-                return new Checked(r, noId, null, false, null);
+        static Checked of(Resource r, String key) {
+            Checked checked = ofPlainId(r);
+            return checked != null ? checked : new Checked(r, r.fhirType(), noId(r, key), null, null, null);
+        }
+
+        /** Null when the resource has no id: the problem names the prefetch key, which only the caller knows. */
+        static Checked ofPlainId(Resource r) {
+            if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
+                return null;
             }
-            return new Checked(r, null, referenceOf(r), patientId != null && belongsTo(r, patientId), codeKeysOf(r));
+            r.setId(r.getIdElement().getIdPart()); // as the EHR knows it: HAPI may have put a fullUrl or a versioned URL there
+            String reference = referenceOf(r);
+            reference.hashCode(); // kept by the string: the duplicate check hashes it later, when it is no longer in cache
+            return new Checked(r, r.fhirType(), null, reference, subjectPatientId(r), codeKeysOf(r));
+        }
+
+        boolean belongsTo(String patientId) {
+            return subjectPatient != null && subjectPatient.equals(patientId);
         }
 
         void requireId() {
@@ -191,6 +218,33 @@ public class PatientDataService {
                 throw idProblem;
             }
         }
+    }
+
+    /** An Observation no rule reads, as {@link #readAhead} found it: left out of a Bundle of Observations. */
+    private static final Object NO_KNOWN_CODE = new Object();
+
+    /**
+     * One Bundle entry read into the model as soon as its JSON tree is built, by the thread that built it
+     * (the request's tree is long gone from the cache by the time the data is gathered). Only what does not
+     * depend on the prefetch key it came under: an entry this answers null for, or whose type is not the
+     * key's, is read in {@link #load} as any other, which decides and words every problem.
+     *
+     * @return the entry's resource as read, {@code NO_KNOWN_CODE}, or null
+     */
+    public Object readAhead(JsonNode entry) {
+        JsonNode resource = entry.path("resource");
+        if (!(resource instanceof ObjectNode object) || !directRead) {
+            return null;
+        }
+        Class<? extends Resource> type = DirectResourceReader.typeNamed(object.path("resourceType").textValue());
+        if (type == null) {
+            return null;
+        }
+        if (type == Observation.class && !hasKnownCode(object)) {
+            return NO_KNOWN_CODE;
+        }
+        Resource r = DirectResourceReader.read(type, object);
+        return r == null ? null : Checked.ofPlainId(r);
     }
 
     private Resource readSingle(String key, JsonNode json, String expectedType) {
@@ -202,7 +256,7 @@ public class PatientDataService {
         return new ResourceReader(fhirContext).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
     }
 
-    private List<Checked> readBundle(String key, JsonNode json, String entryType, String patientId) {
+    private List<Checked> readBundle(String key, JsonNode json, String entryType, Map<JsonNode, Object[]> readAhead) {
         String type = json.path("resourceType").asText("");
         if (!"Bundle".equals(type)) {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a Bundle, got "
@@ -213,11 +267,29 @@ public class PatientDataService {
             throw RequestProblem.badRequest("invalid-resource", "prefetch '" + key + "'.entry is not an array");
         }
         // The first entry that is not a resource of the expected type, or fails to parse, is the error; entries
-        // are screened and parsed in parallel for a long Bundle (EntryParser), with the same answer.
-        List<JsonNode> all = new ArrayList<>(entries.size());
-        entries.forEach(all::add);
-        return entryParser.parseAll(resourceClass(entryType), all,
-                (at, entry) -> resourceToRead(key, at, entry, entryType), r -> Checked.of(r, key, patientId),
+        // are screened and parsed in parallel for a long Bundle (EntryParser), with the same answer. An entry
+        // read ahead where the request was parsed is taken as read when it is of the key's type.
+        List<JsonNode> all = new AbstractList<>() { // a view: entries read ahead are not visited again
+            @Override
+            public JsonNode get(int index) {
+                return entries.get(index);
+            }
+
+            @Override
+            public int size() {
+                return entries.size();
+            }
+        };
+        Object[] ahead = readAhead.get(entries);
+        IntFunction<Object> known = ahead == null || ahead.length != all.size() ? i -> null : i -> {
+            Object read = ahead[i];
+            if (read instanceof Checked checked) {
+                return checked.type().equals(entryType) ? checked : null;
+            }
+            return read == NO_KNOWN_CODE && "Observation".equals(entryType) ? EntryParser.LEFT_OUT : null;
+        };
+        return entryParser.parseAll(resourceClass(entryType), all, known,
+                (at, entry) -> resourceToRead(key, at, entry, entryType), r -> Checked.of(r, key),
                 i -> entryWhere(key, i));
     }
 
@@ -268,13 +340,9 @@ public class PatientDataService {
         }
     }
 
-    /** Ids as the EHR knows them: HAPI may have put a fullUrl or a versioned URL there. */
-    private static void normalizeId(Resource r, String key) {
-        if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
-            throw RequestProblem.badRequest("invalid-resource", "a " + r.fhirType() + " in prefetch '" + key
-                    + "' has no id; card evidence must be able to name it");
-        }
-        r.setId(r.getIdElement().getIdPart());
+    private static RequestProblem noId(Resource r, String key) {
+        return RequestProblem.badRequest("invalid-resource", "a " + r.fhirType() + " in prefetch '" + key
+                + "' has no id; card evidence must be able to name it");
     }
 
     /** The resource's keys at the code path retrieves index ({@link PatientRecord#codeKeys}); null when unreadable. */
@@ -300,8 +368,8 @@ public class PatientDataService {
         }
     }
 
-    /** True when the resource's subject (or patient) is this patient, however the reference is written. */
-    static boolean belongsTo(Resource r, String patientId) {
+    /** The id of the Patient the resource's subject names, however the reference is written; null when none. */
+    private static String subjectPatientId(Resource r) {
         Reference subject = switch (r.fhirType()) {
             case "Observation" -> ((org.hl7.fhir.r4.model.Observation) r).getSubject();
             case "Condition" -> ((org.hl7.fhir.r4.model.Condition) r).getSubject();
@@ -310,9 +378,9 @@ public class PatientDataService {
             default -> null;
         };
         if (subject == null || !subject.hasReference()) {
-            return false;
+            return null;
         }
         var id = subject.getReferenceElement();
-        return "Patient".equals(id.getResourceType()) && Objects.equals(patientId, id.getIdPart());
+        return "Patient".equals(id.getResourceType()) ? id.getIdPart() : null;
     }
 }

@@ -34,7 +34,12 @@ final class ResourceReader {
     ResourceReader(FhirContext fhirContext, boolean direct) {
         this.parser = (IJsonLikeParser) fhirContext.newJsonParser()
                 .setParserErrorHandler(new LenientErrorHandler(false).setErrorOnInvalidValue(true));
-        this.direct = direct && !fhirContext.hasDefaultTypeForProfile();
+        this.direct = direct && readsDirectly(fhirContext);
+    }
+
+    /** False when the context maps profiles to classes: HAPI's parser then re-types a resource by its meta.profile. */
+    static boolean readsDirectly(FhirContext fhirContext) {
+        return !fhirContext.hasDefaultTypeForProfile();
     }
 
     /** @param where names the resource in an error message; asked for only when there is one */

@@ -45,7 +45,7 @@ public class HookHandler {
         String patientId = request.patientId();
         List<Resource> contextResources = contextResources(service, request.context());
         FhirServerAccess access = request.fhirServer() == null ? null : request.fhirServer().onBehalfOf(issuer);
-        PatientRecord record = data.load(service, patientId, request.prefetch(), access, contextResources);
+        PatientRecord record = data.load(service, patientId, request.prefetch(), access, contextResources, request.readAhead());
         // Nothing below reads the request: its JSON tree (several times the body's size) is garbage from here
         // on, and a collection during the CQL does not copy it.
         Set<String> definitions = cards.definitionsUsed(service);

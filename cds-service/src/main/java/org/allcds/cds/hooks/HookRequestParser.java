@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import jakarta.annotation.PreDestroy;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirServerAccess;
+import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cql.IdleHelpers;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -33,23 +35,25 @@ public class HookRequestParser {
 
     /** One thread per request body. */
     public HookRequestParser() {
-        this(new IdleHelpers("json-parse", 0), Integer.MAX_VALUE);
+        this(new IdleHelpers("json-parse", 0), Integer.MAX_VALUE, null);
     }
 
     /**
      * @param helpers idle threads that may build part of a long request's JSON tree while the EHR waits
      *     ({@code all-cds.hooks.json-helpers}; -1: one fewer than the cores; 0: none)
      * @param splitFrom the shortest body (bytes) worth sharing ({@code all-cds.hooks.json-helpers-from})
+     * @param data reads each entry of a long Bundle into the FHIR model as soon as its tree is built, while it
+     *     is in cache ({@link PatientDataService#readAhead}); the request carries what it read
      */
     @Autowired
     public HookRequestParser(@Value("${all-cds.hooks.json-helpers:-1}") int helpers,
-            @Value("${all-cds.hooks.json-helpers-from:524288}") int splitFrom) {
-        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom);
+            @Value("${all-cds.hooks.json-helpers-from:524288}") int splitFrom, PatientDataService data) {
+        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom, data::readAhead);
     }
 
-    HookRequestParser(IdleHelpers helpers, int splitFrom) {
+    HookRequestParser(IdleHelpers helpers, int splitFrom, Function<JsonNode, Object> entryReader) {
         this.helpers = helpers;
-        this.splitReader = new SplitTreeReader(JSON, helpers, splitFrom);
+        this.splitReader = new SplitTreeReader(JSON, helpers, splitFrom, entryReader);
     }
 
     @PreDestroy
@@ -61,10 +65,14 @@ public class HookRequestParser {
     private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
 
     public JsonNode readTree(byte[] body) {
+        return read(body).root();
+    }
+
+    private SplitTreeReader.Split read(byte[] body) {
         if (body.length == 0) {
             throw RequestProblem.badRequest("malformed-json", "request body is empty");
         }
-        JsonNode split = splitReader.read(body); // null: read it whole (also to report any error)
+        SplitTreeReader.Split split = splitReader.read(body); // null: read it whole (also to report any error)
         if (split != null) {
             return split;
         }
@@ -73,7 +81,7 @@ public class HookRequestParser {
             if (root == null || root.isMissingNode()) {
                 throw RequestProblem.badRequest("malformed-json", "request body is empty");
             }
-            return root;
+            return new SplitTreeReader.Split(root, Map.of());
         } catch (JsonProcessingException e) {
             String message = e.getOriginalMessage();
             Matcher duplicate = DUPLICATE_MEMBER.matcher(message == null ? "" : message);
@@ -88,7 +96,8 @@ public class HookRequestParser {
     }
 
     public HookRequest parse(byte[] body) {
-        JsonNode root = readTree(body);
+        SplitTreeReader.Split read = read(body);
+        JsonNode root = read.root();
         if (!root.isObject()) {
             throw RequestProblem.badRequest("invalid-request", "request body must be a JSON object");
         }
@@ -137,7 +146,7 @@ public class HookRequestParser {
             }
             access = new FhirServerAccess(fhirServer.asText(), token);
         }
-        return new HookRequest(hook, hookInstance, patientId, context, prefetch, access);
+        return new HookRequest(hook, hookInstance, patientId, context, prefetch, access, read.readAhead());
     }
 
     private static String requiredText(JsonNode node, String field) {

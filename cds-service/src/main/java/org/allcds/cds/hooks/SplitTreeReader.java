@@ -6,8 +6,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.allcds.cql.IdleHelpers;
 
 /**
@@ -16,6 +19,10 @@ import org.allcds.cql.IdleHelpers;
  * is still scanning for the next ones (and that the caller parses too once its scan is done); the rest of
  * the document, with each cut array's elements left out, is parsed apart and the elements put back in
  * their place. Same mapper, same nodes as one parse of the whole document.
+ *
+ * <p>Whoever parses a run also hands each of its elements to the entry reader, if there is one, while the
+ * run's tree is still in that core's cache: the data layer reads the entries into the FHIR model there
+ * ({@code PatientDataService.readAhead}) rather than walking the whole tree again, from memory, later.
  *
  * <p>Only a well-formed document is read this way: a document that is not a UTF-8 JSON object, is nested
  * deeper than {@link #MAX_DEPTH}, or fails to parse in any of its parts is answered null, and the caller
@@ -37,19 +44,29 @@ final class SplitTreeReader {
     private final ObjectMapper json;
     private final IdleHelpers helpers;
     private final int minBytes;
+    private final Function<JsonNode, Object> entryReader;
 
-    SplitTreeReader(ObjectMapper json, IdleHelpers helpers, int minBytes) {
+    /** @param entryReader what to read from each element of a cut array once parsed (null: nothing) */
+    SplitTreeReader(ObjectMapper json, IdleHelpers helpers, int minBytes, Function<JsonNode, Object> entryReader) {
         this.json = json;
         this.helpers = helpers;
         this.minBytes = minBytes;
+        this.entryReader = entryReader;
     }
 
+    /**
+     * A document read in parts.
+     *
+     * @param readAhead for each cut array (by identity), the entry reader's answer for each element, in order
+     */
+    record Split(JsonNode root, Map<JsonNode, Object[]> readAhead) {}
+
     /** The tree, or null: parse the document whole. */
-    JsonNode read(byte[] body) {
+    Split read(byte[] body) {
         if (body.length < minBytes || helpers.count() == 0) {
             return null;
         }
-        Work work = new Work(json, body);
+        Work work = new Work(json, body, entryReader);
         if (!helpers.offer(work::take)) {
             return null; // no helper idle: one parse, nothing spent
         }
@@ -81,12 +98,28 @@ final class SplitTreeReader {
                 Run run = work.runs[r];
                 holes.get(run.cut).addAll(run.parsed);
             }
-            return root;
+            return new Split(root, readAhead(holes, work));
         } catch (java.io.IOException | RuntimeException e) {
             return null; // whatever it is, the whole-document parse reports it
         } finally {
             work.stop(); // a helper still taking runs stops
         }
+    }
+
+    /** Each cut array's elements' answers from the entry reader, in order (runs are published in document order). */
+    private Map<JsonNode, Object[]> readAhead(List<ArrayNode> holes, Work work) {
+        if (entryReader == null) {
+            return Map.of();
+        }
+        Map<JsonNode, Object[]> answers = new IdentityHashMap<>(); // ArrayNode's equals compares content
+        int[] filled = new int[holes.size()];
+        for (int r = 0; r < work.published; r++) {
+            Run run = work.runs[r];
+            Object[] all = answers.computeIfAbsent(holes.get(run.cut), hole -> new Object[hole.size()]);
+            System.arraycopy(run.read, 0, all, filled[run.cut], run.count);
+            filled[run.cut] += run.count;
+        }
+        return answers;
     }
 
     /** One cut array: its brackets' positions. */
@@ -99,6 +132,8 @@ final class SplitTreeReader {
         final int to;
         final int count;
         ArrayNode parsed;
+        /** The entry reader's answer for each element (null where it had none, or failed). */
+        Object[] read;
 
         Run(int cut, int from, int to, int count) {
             this.cut = cut;
@@ -243,6 +278,7 @@ final class SplitTreeReader {
     static final class Work {
         private final ObjectMapper json;
         private final byte[] body;
+        private final Function<JsonNode, Object> entryReader;
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger completed = new AtomicInteger();
         /** Runs [0, published) are ready; the array is replaced, never changed below published, when it grows. */
@@ -251,9 +287,10 @@ final class SplitTreeReader {
         private volatile boolean scanEnded;
         volatile boolean failed;
 
-        Work(ObjectMapper json, byte[] body) {
+        Work(ObjectMapper json, byte[] body, Function<JsonNode, Object> entryReader) {
             this.json = json;
             this.body = body;
+            this.entryReader = entryReader;
         }
 
         /** Called by the scanning thread only. */
@@ -290,6 +327,7 @@ final class SplitTreeReader {
                 try {
                     if (!failed) {
                         run.parsed = parse(run);
+                        run.read = readEach(run.parsed);
                     }
                 } catch (Throwable t) { // the whole-document parse will report it
                     failed = true;
@@ -315,6 +353,22 @@ final class SplitTreeReader {
             while (completed.get() < published) {
                 Thread.onSpinWait();
             }
+        }
+
+        /** The entry reader's answers; one that throws has no answer (the entry is read again later, and fails there). */
+        private Object[] readEach(ArrayNode elements) {
+            if (entryReader == null) {
+                return null;
+            }
+            Object[] answers = new Object[elements.size()];
+            for (int i = 0; i < answers.length; i++) {
+                try {
+                    answers[i] = entryReader.apply(elements.get(i));
+                } catch (RuntimeException e) {
+                    answers[i] = null;
+                }
+            }
+            return answers;
         }
 
         private ArrayNode parse(Run run) throws java.io.IOException {

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.allcds.cds.hooks.HookRequest;
+import org.allcds.cds.hooks.HookRequestParser;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.services.PrefetchDefinition;
 import org.allcds.cds.services.ServiceDefinition;
@@ -20,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * Which problem a prefetch Bundle is refused for when it has several: the answer is the one of "parse
  * every entry, then check them in order": a parse error anywhere in the Bundle wins over a failed check,
  * and among failed checks the first entry's wins. Long Bundles are parsed with a helper thread
- * ({@link EntryParser}); the answers must be those of one thread.
+ * ({@link EntryParser}), and a long request's entries are read ahead where its JSON was parsed
+ * ({@link PatientDataService#readAhead}); the answers must be those of one thread reading the tree.
  */
 class PatientDataServiceTest {
 
@@ -33,6 +36,8 @@ class PatientDataServiceTest {
     /** A helper thread, sharing Bundles of 48+ entries (the tests' Bundles are that long, not thousands). */
     private final PatientDataService shared = new PatientDataService(FHIR, VALUE_SETS, null, 1, 48);
     private final ServiceDefinition service = service();
+    /** Splits any request with a helper and has {@code data} read each entry of a long Bundle as it is parsed. */
+    private final HookRequestParser readingAhead = new HookRequestParser(1, 0, data);
 
     private static ServiceDefinition service() {
         Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
@@ -73,11 +78,30 @@ class PatientDataServiceTest {
         return p;
     }
 
-    /** Without and with a helper, the Observation Bundle is refused with a message starting so. */
+    /** Without and with a helper, and read ahead, the Observation Bundle is refused with a message starting so. */
     private void assertBothRefuse(String[] observations, String messageStart) throws Exception {
         for (PatientDataService service : List.of(data, shared)) {
             assertThat(refusal(service, bundle(), bundle(observations)).getMessage()).startsWith(messageStart);
         }
+        HookRequest request = requestReadAhead(bundle(), bundle(observations));
+        assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
+                RequestProblem.class).getMessage()).startsWith(messageStart);
+    }
+
+    /** The whole hook request, parsed as the service parses a long one: its Bundles' entries read ahead by {@code data}. */
+    private HookRequest requestReadAhead(JsonNode conditions, JsonNode observations) throws Exception {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("hook", "patient-view");
+        body.put("hookInstance", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea");
+        body.put("context", Map.of("patientId", PID));
+        body.put("prefetch", prefetch(conditions, observations));
+        return readingAhead.parse(JSON.writeValueAsBytes(body));
+    }
+
+    /** How many entries of the request's Bundles were read ahead into a resource. */
+    private static long readAheadResources(HookRequest request) {
+        return request.readAhead().values().stream().flatMap(java.util.Arrays::stream)
+                .filter(read -> read instanceof PatientDataService.Checked).count();
     }
 
     private RequestProblem refusal(JsonNode conditions, JsonNode observations) throws Exception {
@@ -146,6 +170,63 @@ class PatientDataServiceTest {
                 assertThat(helped.ofType("Observation").get(i).equalsDeep(alone.ofType("Observation").get(i))).isTrue();
             }
         }
+    }
+
+    /**
+     * Entries read ahead where the request was parsed give the record read from the tree: in order, value by
+     * value, with the entries it leaves to the data step (an extension, a lab no rule reads, a search's
+     * OperationOutcome, another patient's, a duplicate) decided as before.
+     */
+    @Test
+    void entriesReadAheadGiveTheRecordOfOneThreadReadingTheTree() throws Exception {
+        String[] observations = new String[300];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = switch (i % 10) {
+                case 1 -> wbc("o" + i, "someone-else", "3.5");
+                case 2 -> wbc("o" + i, PID, "2.5").replace("\"status\"", "\"extension\":[{\"url\":\"http://x.org/e\",\"valueString\":\"e\"}],\"status\"");
+                case 3 -> wbc("o" + i, PID, "6").replace("6690-2", "2160-0");
+                case 4 -> "{\"resourceType\":\"OperationOutcome\",\"issue\":[]}";
+                case 5 -> wbc("o" + (i - 5), PID, (i - 5) % 9 + ".5"); // the same as an earlier entry
+                default -> wbc("o" + i, PID, i % 9 + ".5");
+            };
+        }
+        String[] conditions = new String[70];
+        for (int i = 0; i < conditions.length; i++) {
+            conditions[i] = condition("c" + i, i == 3 ? "someone-else" : PID, "ALL " + i);
+        }
+        HookRequest request = requestReadAhead(bundle(conditions), bundle(observations));
+        assertThat(readAheadResources(request)).isEqualTo(70 + 300 - 3 * 30); // all but the extension, the unread lab and the OperationOutcome
+        PatientRecord ahead = data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead());
+        PatientRecord alone = data.load(service, PID, prefetch(bundle(conditions), bundle(observations)), null, List.of());
+        for (String type : List.of("Condition", "Observation")) {
+            assertThat(ahead.ofType(type)).hasSize(alone.ofType(type).size());
+            for (int i = 0; i < alone.ofType(type).size(); i++) {
+                assertThat(ahead.ofType(type).get(i).equalsDeep(alone.ofType(type).get(i))).as(type + " " + i).isTrue();
+            }
+        }
+        assertThat(ahead.ofType("Observation")).hasSize(300 - 4 * 30);
+        assertThat(ahead.ofType("Condition")).hasSize(69);
+    }
+
+    /** An entry read ahead that is not of the key's type is refused as one read from the tree, where it is. */
+    @Test
+    void anEntryReadAheadUnderTheWrongKeyIsRefusedAtItsPlace() throws Exception {
+        String[] observations = new String[130];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = wbc("o" + i, PID, "4.5");
+        }
+        observations[90] = condition("c1", PID, "a plain Condition, read ahead");
+        assertBothRefuse(observations, "prefetch 'observations' entry 90 is a Condition; expected Observation");
+        observations[90] = wbc("o90", PID, "4.5").replace("6690-2", "2160-0").replace("Observation", "Procedure");
+        assertBothRefuse(observations, "prefetch 'observations' entry 90 is a Procedure; expected Observation");
+        String[] conditions = new String[130];
+        for (int i = 0; i < conditions.length; i++) {
+            conditions[i] = condition("c" + i, PID, "ALL");
+        }
+        conditions[100] = wbc("o1", PID, "6").replace("6690-2", "2160-0"); // a lab no rule reads, but in the wrong place
+        HookRequest request = requestReadAhead(bundle(conditions), bundle());
+        assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
+                RequestProblem.class).getMessage()).isEqualTo("prefetch 'conditions' entry 100 is a Observation; expected Condition");
     }
 
     /** The checks after reading (id, patient, duplicates) are worked out by the helpers too, and still come after the parse. */

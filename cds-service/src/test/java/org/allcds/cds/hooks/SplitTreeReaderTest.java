@@ -26,7 +26,7 @@ class SplitTreeReaderTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final IdleHelpers HELPERS = IdleHelpers.alwaysIdle("test-json");
-    private static final HookRequestParser SPLIT = new HookRequestParser(HELPERS, 0);
+    private static final HookRequestParser SPLIT = new HookRequestParser(HELPERS, 0, null);
     private static final HookRequestParser WHOLE = new HookRequestParser();
 
     @AfterAll
@@ -93,6 +93,43 @@ class SplitTreeReaderTest {
         assertThat(split).as("bodies accepted and read in parts").isGreaterThan(5);
     }
 
+    /** Each element of a cut array is handed to the entry reader once; its answers line up with the elements. */
+    @Test
+    void theEntryReadersAnswersLineUpWithEachCutArraysElements() throws Exception {
+        java.util.Map<JsonNode, Integer> calls = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+        String twoLong = "{\"p\":{\"a\":{\"e\":[" + "{\"n\":1},".repeat(99) + "{\"n\":1}]},\"b\":{\"e\":["
+                + "{\"n\":2},".repeat(70) + "{\"n\":2}]},\"c\":{\"e\":[{\"n\":3}]}}}";
+        StringBuilder numbered = new StringBuilder(twoLong);
+        for (int i = 0, at = 0; (at = numbered.indexOf("\"n\":", at)) >= 0; i++) {
+            numbered.insert(at, "\"i\":" + i + ",");
+            at += 10;
+        }
+        SplitTreeReader reader = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, element -> {
+            calls.merge(element, 1, Integer::sum);
+            if (element.path("i").intValue() % 50 == 7) {
+                throw new IllegalStateException("an entry the reader cannot read");
+            }
+            return element.path("i").intValue();
+        });
+        SplitTreeReader.Split split = reader.read(bytes(numbered.toString()));
+        assertThat(split.root()).isEqualTo(WHOLE.readTree(bytes(numbered.toString())));
+        assertThat(split.readAhead()).hasSize(2);
+        int elements = 0;
+        for (String bundle : List.of("a", "b")) {
+            JsonNode array = split.root().path("p").path(bundle).path("e");
+            Object[] answers = split.readAhead().get(array);
+            assertThat(answers).hasSize(array.size());
+            for (int i = 0; i < array.size(); i++) {
+                int id = array.get(i).path("i").intValue();
+                assertThat(answers[i]).as(bundle + " " + i).isEqualTo(id % 50 == 7 ? null : id);
+                assertThat(calls.get(array.get(i))).isEqualTo(1);
+            }
+            elements += array.size();
+        }
+        assertThat(calls).hasSize(elements); // the short array, read with the rest of the document, is not handed over
+        assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, null).read(bytes(twoLong)).readAhead()).isEmpty();
+    }
+
     @Test
     void onlyTheLongArraysAtTheDepthOfABundlesEntriesAreCut() throws Exception {
         byte[] body = JSON.writeValueAsBytes(longRequest(FixtureCatalog.load().get(0), 3));
@@ -138,7 +175,8 @@ class SplitTreeReaderTest {
 
     /** The tree the split reader builds (null: it stepped aside). */
     private static JsonNode splitTree(byte[] body) {
-        return new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0).read(body);
+        SplitTreeReader.Split split = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, null).read(body);
+        return split == null ? null : split.root();
     }
 
     private static String outcome(HookRequestParser parser, byte[] body) {
