@@ -322,8 +322,10 @@ final class DirectResourceReader {
 
     private static final Map<Class<?>, Shape<?>> SHAPES = Map.of(
             Observation.class, OBSERVATION, Procedure.class, PROCEDURE, Condition.class, CONDITION);
-    private static final Map<String, Class<? extends Resource>> TYPES_BY_NAME = Map.of(
-            OBSERVATION.name(), Observation.class, PROCEDURE.name(), Procedure.class, CONDITION.name(), Condition.class);
+    @SuppressWarnings("unchecked")
+    private static final Map<String, Class<? extends Resource>> TYPES_BY_NAME = SHAPES.entrySet().stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(e -> e.getValue().name(),
+                    e -> (Class<? extends Resource>) e.getKey()));
 
     private static CodeableConcept codeableConcept(JsonNode json) {
         return composite(json, new CodeableConcept(), CODEABLE_CONCEPT);

@@ -149,7 +149,7 @@ public class PatientDataService {
             }
         }
         for (Resource r : contextResources) {
-            Checked checked = new Checked(r, r.fhirType(), null, referenceOf(r), subjectPatientId(r), codeKeysOf(r));
+            Checked checked = Checked.asIs(r);
             if (checked.belongsTo(patientId)) {
                 addUnique(byReference, checked);
             } else {
@@ -204,6 +204,11 @@ public class PatientDataService {
                 return null;
             }
             r.setId(r.getIdElement().getIdPart()); // as the EHR knows it: HAPI may have put a fullUrl or a versioned URL there
+            return asIs(r);
+        }
+
+        /** The resource with its id as it is (a context resource's is taken as given). */
+        static Checked asIs(Resource r) {
             String reference = referenceOf(r);
             reference.hashCode(); // kept by the string: the duplicate check hashes it later, when it is no longer in cache
             return new Checked(r, r.fhirType(), null, reference, subjectPatientId(r), codeKeysOf(r));
