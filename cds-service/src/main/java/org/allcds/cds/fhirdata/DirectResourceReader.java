@@ -3,14 +3,15 @@ package org.allcds.cds.fhirdata;
 import static java.util.Map.entry;
 
 import ca.uhn.fhir.parser.BaseParser;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import org.hl7.fhir.r4.model.Annotation;
 import org.hl7.fhir.r4.model.BooleanType;
@@ -77,8 +78,35 @@ final class DirectResourceReader {
         if (shape == null || !shape.name().equals(json.path("resourceType").textValue())) {
             return null; // a missing or wrong resourceType is worded by HAPI's parser
         }
+        try (JsonParser tokens = json.traverse()) { // the tree's members as tokens: one reader for trees and bytes
+            tokens.nextToken();
+            return shape.read(tokens, 0);
+        } catch (NotPlain e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a tree has no I/O; Jackson declares it all the same
+        }
+    }
+
+    /**
+     * The resource whose JSON object starts at the parser's current token, read from the tokens (no tree), to
+     * its closing brace; or null when HAPI's parser must read it: not one of the types read here, its
+     * {@code resourceType} not its first member, a member given twice (which the tree would refuse), or not
+     * plain. After null the parser is anywhere inside the object.
+     *
+     * @throws IOException the JSON itself is malformed
+     */
+    static Resource read(JsonParser json) throws IOException {
+        if (json.currentToken() != JsonToken.START_OBJECT || json.nextToken() != JsonToken.FIELD_NAME
+                || !"resourceType".equals(json.currentName()) || json.nextToken() != JsonToken.VALUE_STRING) {
+            return null;
+        }
+        Shape<?> shape = SHAPES_BY_NAME.get(json.getText());
+        if (shape == null) {
+            return null;
+        }
         try {
-            return shape.read(json);
+            return shape.read(json, shape.elements().bitOf("resourceType"));
         } catch (NotPlain e) {
             return null;
         }
@@ -86,13 +114,46 @@ final class DirectResourceReader {
 
     /** The class of a resource type read here, by its name; null for any other. */
     static Class<? extends Resource> typeNamed(String resourceType) {
-        return resourceType == null ? null : TYPES_BY_NAME.get(resourceType);
+        Shape<?> shape = resourceType == null ? null : SHAPES_BY_NAME.get(resourceType);
+        return shape == null ? null : shape.type();
     }
 
-    /** A resource type: how to make one, and the elements read (every other one is not plain). */
-    private record Shape<R extends Resource>(String name, Supplier<R> make, Map<String, BiConsumer<R, JsonNode>> elements) {
-        R read(ObjectNode json) {
-            R r = composite(json, make.get(), elements);
+    /** Sets one element from the value at the parser's current token. */
+    @FunctionalInterface
+    private interface Setter<T> {
+        void set(T into, JsonParser value) throws IOException;
+    }
+
+    /** Reads one value from the parser's current token. */
+    @FunctionalInterface
+    private interface Read<V> {
+        V read(JsonParser value) throws IOException;
+    }
+
+    /** The elements of one type by JSON name, each with its own bit: a member met twice is not plain. */
+    private static final class Members<T> {
+        private record Member<T>(Setter<T> set, long bit) {}
+
+        private final Map<String, Member<T>> byName = new HashMap<>();
+
+        Members(Map<String, Setter<T>> setters) {
+            if (setters.size() > Long.SIZE) {
+                throw new IllegalStateException("more elements than bits in a long");
+            }
+            setters.keySet().stream().sorted().forEach(name -> byName.put(name, new Member<>(setters.get(name), 1L << byName.size())));
+        }
+
+        long bitOf(String name) {
+            return byName.get(name).bit();
+        }
+    }
+
+    /** A resource type: its class, how to make one, and the elements read (every other one is not plain). */
+    private record Shape<R extends Resource>(Class<R> type, String name, Supplier<R> make, Members<R> elements) {
+        /** From the member after the parser's current token; {@code seen}: members already read (resourceType). */
+        R read(JsonParser json, long seen) throws IOException {
+            R r = make.get();
+            members(json, r, elements, seen);
             asHapisParserLeavesIt(r, name);
             return r;
         }
@@ -100,9 +161,9 @@ final class DirectResourceReader {
 
     /** The elements of one type, each set through the model's own setter. */
     private static final class Elements<T> {
-        private final Map<String, BiConsumer<T, JsonNode>> set = new HashMap<>();
+        private final Map<String, Setter<T>> set = new HashMap<>();
 
-        Elements<T> with(String name, BiConsumer<T, JsonNode> setter) {
+        Elements<T> with(String name, Setter<T> setter) {
             set.put(name, setter);
             return this;
         }
@@ -111,24 +172,25 @@ final class DirectResourceReader {
          * A choice element ({@code value[x]}): one member per type named, e.g. valueQuantity. HAPI's parser keeps
          * the first of two values given for one choice and drops the second; that case is left to it.
          */
-        Elements<T> choice(String name, Function<T, Type> get, BiConsumer<T, Type> setter, String... types) {
+        Elements<T> choice(String name, java.util.function.Function<T, Type> get, java.util.function.BiConsumer<T, Type> setter,
+                String... types) {
             for (String type : types) {
-                Function<JsonNode, Type> read = CHOICE_TYPES.get(type);
+                Read<Type> read = CHOICE_TYPES.get(type);
                 set.put(name + type, (t, v) -> {
                     notPlainIf(get.apply(t) != null);
-                    setter.accept(t, read.apply(v));
+                    setter.accept(t, read.read(v));
                 });
             }
             return this;
         }
 
-        Map<String, BiConsumer<T, JsonNode>> done() {
-            return Map.copyOf(set);
+        Members<T> done() {
+            return new Members<>(set);
         }
     }
 
     /** The elements of a resource type, plus what every resource has: resourceType (checked by read), id, meta. */
-    private static <R extends Resource> Map<String, BiConsumer<R, JsonNode>> resource(Elements<R> own) {
+    private static <R extends Resource> Members<R> resource(Elements<R> own) {
         return own.with("resourceType", (r, v) -> { })
                 .with("id", (r, v) -> r.setIdElement(primitive(v, new IdType())))
                 .with("meta", (r, v) -> r.setMeta(composite(v, new Meta(), META)))
@@ -136,7 +198,7 @@ final class DirectResourceReader {
     }
 
     // The tables, each defined before it is used (Java's rule for static fields).
-    private static final Map<String, BiConsumer<Coding, JsonNode>> CODING = new Elements<Coding>()
+    private static final Members<Coding> CODING = new Elements<Coding>()
             .with("system", (c, v) -> c.setSystemElement(primitive(v, new UriType())))
             .with("version", (c, v) -> c.setVersionElement(primitive(v, new StringType())))
             .with("code", (c, v) -> c.setCodeElement(primitive(v, new CodeType())))
@@ -144,12 +206,12 @@ final class DirectResourceReader {
             .with("userSelected", (c, v) -> c.setUserSelectedElement(bool(v)))
             .done();
 
-    private static final Map<String, BiConsumer<CodeableConcept, JsonNode>> CODEABLE_CONCEPT = new Elements<CodeableConcept>()
+    private static final Members<CodeableConcept> CODEABLE_CONCEPT = new Elements<CodeableConcept>()
             .with("coding", (c, v) -> c.setCoding(list(v, DirectResourceReader::coding)))
             .with("text", (c, v) -> c.setTextElement(primitive(v, new StringType())))
             .done();
 
-    private static final Map<String, BiConsumer<Quantity, JsonNode>> QUANTITY = new Elements<Quantity>()
+    private static final Members<Quantity> QUANTITY = new Elements<Quantity>()
             .with("value", (q, v) -> q.setValueElement(decimal(v)))
             .with("comparator", (q, v) -> q.setComparatorElement(
                     primitive(v, new Enumeration<>(new Quantity.QuantityComparatorEnumFactory()))))
@@ -159,35 +221,35 @@ final class DirectResourceReader {
             .done();
 
     // a "#id" would point into contained resources, which HAPI's parser links up; "contained" is not read here
-    private static final Map<String, BiConsumer<Reference, JsonNode>> REFERENCE = new Elements<Reference>()
+    private static final Members<Reference> REFERENCE = new Elements<Reference>()
             .with("reference", (r, v) -> r.setReferenceElement(primitive(v, new StringType())))
             .with("type", (r, v) -> r.setTypeElement(primitive(v, new UriType())))
             .with("display", (r, v) -> r.setDisplayElement(primitive(v, new StringType())))
             .done();
 
-    private static final Map<String, BiConsumer<Identifier, JsonNode>> IDENTIFIER = new Elements<Identifier>()
+    private static final Members<Identifier> IDENTIFIER = new Elements<Identifier>()
             .with("use", (i, v) -> i.setUseElement(primitive(v, new Enumeration<>(new Identifier.IdentifierUseEnumFactory()))))
             .with("type", (i, v) -> i.setType(codeableConcept(v)))
             .with("system", (i, v) -> i.setSystemElement(primitive(v, new UriType())))
             .with("value", (i, v) -> i.setValueElement(primitive(v, new StringType())))
             .done();
 
-    private static final Map<String, BiConsumer<Period, JsonNode>> PERIOD = new Elements<Period>()
+    private static final Members<Period> PERIOD = new Elements<Period>()
             .with("start", (p, v) -> p.setStartElement(primitive(v, new DateTimeType())))
             .with("end", (p, v) -> p.setEndElement(primitive(v, new DateTimeType())))
             .done();
 
-    private static final Map<String, BiConsumer<Range, JsonNode>> RANGE = new Elements<Range>()
+    private static final Members<Range> RANGE = new Elements<Range>()
             .with("low", (r, v) -> r.setLow(quantity(v)))
             .with("high", (r, v) -> r.setHigh(quantity(v)))
             .done();
 
-    private static final Map<String, BiConsumer<Ratio, JsonNode>> RATIO = new Elements<Ratio>()
+    private static final Members<Ratio> RATIO = new Elements<Ratio>()
             .with("numerator", (r, v) -> r.setNumerator(quantity(v)))
             .with("denominator", (r, v) -> r.setDenominator(quantity(v)))
             .done();
 
-    private static final Map<String, BiConsumer<Meta, JsonNode>> META = new Elements<Meta>()
+    private static final Members<Meta> META = new Elements<Meta>()
             .with("versionId", (m, v) -> m.setVersionIdElement(primitive(v, new IdType())))
             .with("lastUpdated", (m, v) -> m.setLastUpdatedElement(primitive(v, new InstantType())))
             .with("source", (m, v) -> m.setSourceElement(primitive(v, new UriType())))
@@ -197,7 +259,7 @@ final class DirectResourceReader {
             .done();
 
     /** The types a choice element may take here, by the suffix of its JSON name. */
-    private static final Map<String, Function<JsonNode, Type>> CHOICE_TYPES = Map.ofEntries(
+    private static final Map<String, Read<Type>> CHOICE_TYPES = Map.ofEntries(
             entry("Quantity", DirectResourceReader::quantity),
             entry("CodeableConcept", DirectResourceReader::codeableConcept),
             entry("String", v -> primitive(v, new StringType())),
@@ -210,13 +272,13 @@ final class DirectResourceReader {
             entry("Ratio", v -> composite(v, new Ratio(), RATIO)),
             entry("Reference", DirectResourceReader::reference));
 
-    private static final Map<String, BiConsumer<Annotation, JsonNode>> ANNOTATION = new Elements<Annotation>()
+    private static final Members<Annotation> ANNOTATION = new Elements<Annotation>()
             .choice("author", Annotation::getAuthor, Annotation::setAuthor, "Reference", "String")
             .with("time", (a, v) -> a.setTimeElement(primitive(v, new DateTimeType())))
             .with("text", (a, v) -> a.setTextElement(primitive(v, new MarkdownType())))
             .done();
 
-    private static final Map<String, BiConsumer<Observation.ObservationReferenceRangeComponent, JsonNode>> REFERENCE_RANGE =
+    private static final Members<Observation.ObservationReferenceRangeComponent> REFERENCE_RANGE =
             new Elements<Observation.ObservationReferenceRangeComponent>()
                     .with("low", (r, v) -> r.setLow(quantity(v)))
                     .with("high", (r, v) -> r.setHigh(quantity(v)))
@@ -229,7 +291,7 @@ final class DirectResourceReader {
     private static final String[] OBSERVATION_VALUES = {
         "Quantity", "CodeableConcept", "String", "Boolean", "Integer", "Range", "Ratio", "DateTime", "Period"};
 
-    private static final Map<String, BiConsumer<Observation.ObservationComponentComponent, JsonNode>> COMPONENT =
+    private static final Members<Observation.ObservationComponentComponent> COMPONENT =
             new Elements<Observation.ObservationComponentComponent>()
                     .with("code", (c, v) -> c.setCode(codeableConcept(v)))
                     .choice("value", Observation.ObservationComponentComponent::getValue,
@@ -239,7 +301,7 @@ final class DirectResourceReader {
                     .with("referenceRange", (c, v) -> c.setReferenceRange(list(v, DirectResourceReader::referenceRange)))
                     .done();
 
-    private static final Shape<Observation> OBSERVATION = new Shape<>("Observation", Observation::new, resource(
+    private static final Shape<Observation> OBSERVATION = new Shape<>(Observation.class, "Observation", Observation::new, resource(
             new Elements<Observation>()
                     .with("identifier", (o, v) -> o.setIdentifier(list(v, DirectResourceReader::identifier)))
                     .with("basedOn", (o, v) -> o.setBasedOn(list(v, DirectResourceReader::reference)))
@@ -268,14 +330,14 @@ final class DirectResourceReader {
                     .with("component", (o, v) -> o.setComponent(list(v, x -> composite(x,
                             new Observation.ObservationComponentComponent(), COMPONENT))))));
 
-    private static final Map<String, BiConsumer<Procedure.ProcedurePerformerComponent, JsonNode>> PERFORMER =
+    private static final Members<Procedure.ProcedurePerformerComponent> PERFORMER =
             new Elements<Procedure.ProcedurePerformerComponent>()
                     .with("function", (p, v) -> p.setFunction(codeableConcept(v)))
                     .with("actor", (p, v) -> p.setActor(reference(v)))
                     .with("onBehalfOf", (p, v) -> p.setOnBehalfOf(reference(v)))
                     .done();
 
-    private static final Shape<Procedure> PROCEDURE = new Shape<>("Procedure", Procedure::new, resource(
+    private static final Shape<Procedure> PROCEDURE = new Shape<>(Procedure.class, "Procedure", Procedure::new, resource(
             new Elements<Procedure>()
                     .with("identifier", (p, v) -> p.setIdentifier(list(v, DirectResourceReader::identifier)))
                     .with("basedOn", (p, v) -> p.setBasedOn(list(v, DirectResourceReader::reference)))
@@ -302,7 +364,7 @@ final class DirectResourceReader {
                     .with("followUp", (p, v) -> p.setFollowUp(list(v, DirectResourceReader::codeableConcept)))
                     .with("note", (p, v) -> p.setNote(list(v, DirectResourceReader::annotation)))));
 
-    private static final Shape<Condition> CONDITION = new Shape<>("Condition", Condition::new, resource(
+    private static final Shape<Condition> CONDITION = new Shape<>(Condition.class, "Condition", Condition::new, resource(
             new Elements<Condition>()
                     .with("identifier", (c, v) -> c.setIdentifier(list(v, DirectResourceReader::identifier)))
                     .with("clinicalStatus", (c, v) -> c.setClinicalStatus(codeableConcept(v)))
@@ -322,47 +384,53 @@ final class DirectResourceReader {
 
     private static final Map<Class<?>, Shape<?>> SHAPES = Map.of(
             Observation.class, OBSERVATION, Procedure.class, PROCEDURE, Condition.class, CONDITION);
-    @SuppressWarnings("unchecked")
-    private static final Map<String, Class<? extends Resource>> TYPES_BY_NAME = SHAPES.entrySet().stream()
-            .collect(java.util.stream.Collectors.toUnmodifiableMap(e -> e.getValue().name(),
-                    e -> (Class<? extends Resource>) e.getKey()));
+    private static final Map<String, Shape<?>> SHAPES_BY_NAME = SHAPES.values().stream()
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(Shape::name, shape -> shape));
 
-    private static CodeableConcept codeableConcept(JsonNode json) {
+    private static CodeableConcept codeableConcept(JsonParser json) throws IOException {
         return composite(json, new CodeableConcept(), CODEABLE_CONCEPT);
     }
 
-    private static Coding coding(JsonNode json) {
+    private static Coding coding(JsonParser json) throws IOException {
         return composite(json, new Coding(), CODING);
     }
 
-    private static Quantity quantity(JsonNode json) {
+    private static Quantity quantity(JsonParser json) throws IOException {
         return composite(json, new Quantity(), QUANTITY);
     }
 
-    private static Reference reference(JsonNode json) {
+    private static Reference reference(JsonParser json) throws IOException {
         return composite(json, new Reference(), REFERENCE);
     }
 
-    private static Identifier identifier(JsonNode json) {
+    private static Identifier identifier(JsonParser json) throws IOException {
         return composite(json, new Identifier(), IDENTIFIER);
     }
 
-    private static Annotation annotation(JsonNode json) {
+    private static Annotation annotation(JsonParser json) throws IOException {
         return composite(json, new Annotation(), ANNOTATION);
     }
 
-    private static Observation.ObservationReferenceRangeComponent referenceRange(JsonNode json) {
+    private static Observation.ObservationReferenceRangeComponent referenceRange(JsonParser json) throws IOException {
         return composite(json, new Observation.ObservationReferenceRangeComponent(), REFERENCE_RANGE);
     }
 
     /** A JSON object read member by member into {@code into}; a member not in {@code elements} is not plain. */
-    private static <T> T composite(JsonNode json, T into, Map<String, BiConsumer<T, JsonNode>> elements) {
-        for (Map.Entry<String, JsonNode> member : object(json).properties()) {
-            BiConsumer<T, JsonNode> set = elements.get(member.getKey());
-            notPlainIf(set == null);
-            set.accept(into, member.getValue());
-        }
+    private static <T> T composite(JsonParser json, T into, Members<T> elements) throws IOException {
+        notPlainIf(json.currentToken() != JsonToken.START_OBJECT);
+        members(json, into, elements, 0);
         return into;
+    }
+
+    /** The members after the parser's current token, to the object's end; {@code seen}: the bits of those read already. */
+    private static <T> void members(JsonParser json, T into, Members<T> elements, long seen) throws IOException {
+        while (json.nextToken() == JsonToken.FIELD_NAME) {
+            Members.Member<T> member = elements.byName.get(json.currentName());
+            notPlainIf(member == null || (seen & member.bit()) != 0); // twice: the tree refuses it; from bytes, left to the tree
+            seen |= member.bit();
+            json.nextToken();
+            member.set().set(into, json);
+        }
     }
 
     private static void notPlainIf(boolean condition) {
@@ -387,24 +455,19 @@ final class DirectResourceReader {
                 : type + "/" + idPart + "/_history/" + versionId);
     }
 
-    private static ObjectNode object(JsonNode json) {
-        notPlainIf(!(json instanceof ObjectNode));
-        return (ObjectNode) json;
-    }
-
     /**
-     * A repeating element: a JSON array, each item read by {@code item}, in a list of its exact size (the
-     * model's own lists start at ten slots, and most FHIR arrays hold one item). An empty array leaves the
-     * element unset, as HAPI's parser does.
+     * A repeating element: a JSON array, each item read by {@code item}, in a list of its exact size for the
+     * usual one item (the model's own lists start at ten slots). An empty array leaves the element unset, as
+     * HAPI's parser does.
      */
-    private static <T> List<T> list(JsonNode json, Function<JsonNode, T> item) {
-        notPlainIf(!json.isArray());
-        if (json.isEmpty()) {
-            return null;
-        }
-        List<T> items = new ArrayList<>(json.size());
-        for (JsonNode x : json) {
-            items.add(item.apply(x));
+    private static <T> List<T> list(JsonParser json, Read<T> item) throws IOException {
+        notPlainIf(json.currentToken() != JsonToken.START_ARRAY);
+        List<T> items = null;
+        while (json.nextToken() != JsonToken.END_ARRAY) {
+            if (items == null) {
+                items = new ArrayList<>(1);
+            }
+            items.add(item.read(json));
         }
         return items;
     }
@@ -414,29 +477,47 @@ final class DirectResourceReader {
      * {@code setValueAsString}. The empty string, which HAPI reports, and anything the setter refuses
      * are left to HAPI's parser, so that the error is worded by it.
      */
-    private static <P extends PrimitiveType<?>> P primitive(JsonNode json, P into) {
-        notPlainIf(!json.isTextual() || json.textValue().isEmpty());
-        return set(into, json.textValue());
+    private static <P extends PrimitiveType<?>> P primitive(JsonParser json, P into) throws IOException {
+        notPlainIf(json.currentToken() != JsonToken.VALUE_STRING);
+        String text = json.getText();
+        notPlainIf(text.isEmpty());
+        return set(into, text);
     }
 
-    /** A JSON number, as text exactly as HAPI's parser is handed it (JacksonTreeStructure). */
-    private static DecimalType decimal(JsonNode json) {
-        notPlainIf(!json.isNumber());
-        String text = JacksonTreeStructure.scalarText(json);
+    /** A JSON number, as text exactly as HAPI's parser is handed it from the request's tree. */
+    private static DecimalType decimal(JsonParser json) throws IOException {
+        String text = numberText(json);
         // HAPI rewrites "+1", ".5" and "007" first; a JSON number never looks like that, but if one did it is HAPI's
         notPlainIf(text.startsWith("+") || text.startsWith(".") || text.startsWith("00"));
         return set(new DecimalType(), text);
     }
 
     /** A JSON number for a non-decimal primitive (integer): its text, through the type's own setter. */
-    private static <P extends PrimitiveType<?>> P number(JsonNode json, P into) {
-        notPlainIf(!json.isNumber());
-        return set(into, JacksonTreeStructure.scalarText(json));
+    private static <P extends PrimitiveType<?>> P number(JsonParser json, P into) throws IOException {
+        return set(into, numberText(json));
     }
 
-    private static BooleanType bool(JsonNode json) {
-        notPlainIf(!json.isBoolean());
-        return set(new BooleanType(), JacksonTreeStructure.scalarText(json));
+    /**
+     * A number's text as {@link JacksonTreeStructure#scalarText} gives it for the node the request's tree holds
+     * (the service's mapper reads a fraction as a double): the same text whether the tokens come from the tree
+     * or from the bytes.
+     */
+    private static String numberText(JsonParser json) throws IOException {
+        notPlainIf(!json.currentToken().isNumeric());
+        return switch (json.getNumberType()) {
+            case INT -> Integer.toString(json.getIntValue());
+            case LONG -> Long.toString(json.getLongValue());
+            case BIG_INTEGER -> json.getBigIntegerValue().toString();
+            case BIG_DECIMAL -> json.getDecimalValue().toPlainString();
+            case FLOAT -> Float.toString(json.getFloatValue());
+            case DOUBLE -> Double.toString(json.getDoubleValue());
+        };
+    }
+
+    private static BooleanType bool(JsonParser json) throws IOException {
+        JsonToken token = json.currentToken();
+        notPlainIf(token != JsonToken.VALUE_TRUE && token != JsonToken.VALUE_FALSE);
+        return set(new BooleanType(), token == JsonToken.VALUE_TRUE ? "true" : "false");
     }
 
     private static <P extends PrimitiveType<?>> P set(P into, String text) {

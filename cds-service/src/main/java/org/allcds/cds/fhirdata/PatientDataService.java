@@ -1,8 +1,11 @@
 package org.allcds.cds.fhirdata;
 
 import ca.uhn.fhir.context.FhirContext;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -252,6 +255,96 @@ public class PatientDataService {
         return r == null ? null : Checked.ofPlainId(r);
     }
 
+    /** A Bundle entry's members (FHIR R4 Bundle.entry), by bit: one met twice is read from the tree, which refuses it. */
+    private static final List<String> ENTRY_MEMBERS = List.of(
+            "id", "extension", "modifierExtension", "link", "fullUrl", "resource", "search", "request", "response");
+    private static final int RESOURCE = ENTRY_MEMBERS.indexOf("resource");
+
+    /**
+     * Steps over the value at the parser's current token; false when an object in it has a member twice (read
+     * from the tree then, which refuses it). The tokens themselves are checked by the parser as it goes.
+     */
+    private static boolean skipUnique(JsonParser json) throws IOException {
+        if (json.currentToken() == JsonToken.START_OBJECT) {
+            List<String> names = new ArrayList<>(2);
+            while (json.nextToken() == JsonToken.FIELD_NAME) {
+                if (names.contains(json.currentName())) {
+                    return false;
+                }
+                names.add(json.currentName());
+                json.nextToken();
+                if (!skipUnique(json)) {
+                    return false;
+                }
+            }
+        } else if (json.currentToken() == JsonToken.START_ARRAY) {
+            while (json.nextToken() != JsonToken.END_ARRAY) {
+                if (!skipUnique(json)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link #readAhead(JsonNode)} from the entry's tokens (the parser's current token is its first), with no
+     * tree built for its resource: the same answer, or null where the entry must be read from its tree (then
+     * the tree's answer is the one). Its other members are stepped over, so that a flaw in them
+     * fails as it would in the tree (the parser checks the tokens; a member given twice in them is read from the
+     * tree, which refuses it). What stands in the request's tree for an entry answered here is
+     * {@link #entryInTree}.
+     *
+     * @throws IOException the JSON is malformed
+     */
+    public Object readAhead(JsonParser entry) throws IOException {
+        if (!directRead || entry.currentToken() != JsonToken.START_OBJECT) {
+            return null;
+        }
+        Object answer = null;
+        int seen = 0;
+        while (entry.nextToken() == JsonToken.FIELD_NAME) {
+            int member = ENTRY_MEMBERS.indexOf(entry.currentName());
+            if (member < 0 || (seen & 1 << member) != 0) {
+                return null;
+            }
+            seen |= 1 << member;
+            entry.nextToken();
+            if (member != RESOURCE) {
+                if (!skipUnique(entry)) {
+                    return null;
+                }
+                continue;
+            }
+            Resource r = DirectResourceReader.read(entry);
+            if (r == null) {
+                return null;
+            }
+            answer = r instanceof Observation o && !hasKnownCode(o) ? NO_KNOWN_CODE : Checked.ofPlainId(r);
+            if (answer == null) {
+                return null;
+            }
+        }
+        return answer;
+    }
+
+    /**
+     * What stands in the request's tree for an entry answered from its tokens: the entry with its resource's
+     * type only. The data step takes the answer and does not look at it; where it does not take the answer (a
+     * prefetch key of another type, a Bundle read without the answers) the type is all its screen reads.
+     */
+    public JsonNode entryInTree(Object answer) {
+        String type = answer instanceof Checked checked ? checked.type() : "Observation";
+        return ENTRY_STUBS.get(type);
+    }
+
+    private static final Map<String, JsonNode> ENTRY_STUBS = java.util.stream.Stream.of("Observation", "Condition", "Procedure")
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(type -> type, type -> {
+                ObjectNode stub = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+                stub.putObject("resource").put("resourceType", type);
+                return stub;
+            }));
+
     private Resource readSingle(String key, JsonNode json, String expectedType) {
         String type = json.path("resourceType").asText("");
         if (!expectedType.equals(type)) {
@@ -322,6 +415,22 @@ public class PatientDataService {
     private static String entryWhere(String key, int index) {
         return "prefetch '" + key + "' entry " + index;
     }
+
+    private boolean hasKnownCode(Observation observation) {
+        // through getProperty, which neither adds the empty elements HAPI's getters would nor walks isEmpty()
+        for (org.hl7.fhir.r4.model.Base code : observation.getProperty(CODE_HASH, "code", false)) {
+            for (org.hl7.fhir.r4.model.Base coding : code.getProperty(CODING_HASH, "coding", false)) {
+                org.hl7.fhir.r4.model.Coding c = (org.hl7.fhir.r4.model.Coding) coding;
+                if (valueSets.isKnownCode(c.getSystem(), c.getCode())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static final int CODE_HASH = "code".hashCode();
+    private static final int CODING_HASH = "coding".hashCode();
 
     private boolean hasKnownCode(JsonNode observation) {
         for (JsonNode coding : observation.path("code").path("coding")) {

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import jakarta.annotation.PreDestroy;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirServerAccess;
@@ -42,18 +41,38 @@ public class HookRequestParser {
      * @param helpers idle threads that may build part of a long request's JSON tree while the EHR waits
      *     ({@code all-cds.hooks.json-helpers}; -1: one fewer than the cores; 0: none)
      * @param splitFrom the shortest body (bytes) worth sharing ({@code all-cds.hooks.json-helpers-from})
-     * @param data reads each entry of a long Bundle into the FHIR model as soon as its tree is built, while it
-     *     is in cache ({@link PatientDataService#readAhead}); the request carries what it read
+     * @param data reads each entry of a long Bundle into the FHIR model where it is parsed, from its tokens
+     *     ({@link PatientDataService#readAhead}); the request carries what it read
      */
     @Autowired
     public HookRequestParser(@Value("${all-cds.hooks.json-helpers:-1}") int helpers,
             @Value("${all-cds.hooks.json-helpers-from:524288}") int splitFrom, PatientDataService data) {
-        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom, data::readAhead);
+        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom, entryReader(data));
     }
 
-    HookRequestParser(IdleHelpers helpers, int splitFrom, Function<JsonNode, Object> entryReader) {
+    HookRequestParser(IdleHelpers helpers, int splitFrom, SplitTreeReader.EntryReader entryReader) {
         this.helpers = helpers;
         this.splitReader = new SplitTreeReader(JSON, helpers, splitFrom, entryReader);
+    }
+
+    /** The data layer's reading of a Bundle entry, where the request is parsed. */
+    static SplitTreeReader.EntryReader entryReader(PatientDataService data) {
+        return new SplitTreeReader.EntryReader() {
+            @Override
+            public Object read(JsonNode element) {
+                return data.readAhead(element);
+            }
+
+            @Override
+            public Object read(com.fasterxml.jackson.core.JsonParser element) throws java.io.IOException {
+                return data.readAhead(element);
+            }
+
+            @Override
+            public JsonNode inTree(Object answer) {
+                return data.entryInTree(answer);
+            }
+        };
     }
 
     @PreDestroy
@@ -64,17 +83,28 @@ public class HookRequestParser {
     /** Jackson's words for a duplicate member found while building the tree (they name its setting). */
     private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
 
+    /** The whole tree of a body (a hook call's entries read ahead stand in it as the data layer says; not here). */
     public JsonNode readTree(byte[] body) {
-        return read(body).root();
+        return read(body, false).root();
     }
 
-    private SplitTreeReader.Split read(byte[] body) {
+    /** The body read as a hook call's is (in parts when long, entries read ahead); its tree as {@link SplitTreeReader} left it. */
+    SplitTreeReader.Split readParts(byte[] body) {
+        return read(body, true);
+    }
+
+    private SplitTreeReader.Split read(byte[] body, boolean split) {
         if (body.length == 0) {
             throw RequestProblem.badRequest("malformed-json", "request body is empty");
         }
-        SplitTreeReader.Split split = splitReader.read(body); // null: read it whole (also to report any error)
-        if (split != null) {
-            return split;
+        if (split) { // in parts with a helper if long, else in one pass; null: read it whole (also to report any error)
+            SplitTreeReader.Split parts = splitReader.read(body);
+            if (parts == null) {
+                parts = splitReader.readInOnePass(body);
+            }
+            if (parts != null) {
+                return parts;
+            }
         }
         try {
             JsonNode root = JSON.readTree(body);
@@ -96,7 +126,7 @@ public class HookRequestParser {
     }
 
     public HookRequest parse(byte[] body) {
-        SplitTreeReader.Split read = read(body);
+        SplitTreeReader.Split read = readParts(body);
         JsonNode root = read.root();
         if (!root.isObject()) {
             throw RequestProblem.badRequest("invalid-request", "request body must be a JSON object");

@@ -1,8 +1,12 @@
 package org.allcds.cds.hooks;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -10,24 +14,28 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 import org.allcds.cql.IdleHelpers;
 
 /**
- * Builds the JSON tree of a long request with an idle helper thread: the long arrays at the depth of a
- * prefetch Bundle's {@code entry} are cut into runs of elements that the helper parses while the caller
- * is still scanning for the next ones (and that the caller parses too once its scan is done); the rest of
- * the document, with each cut array's elements left out, is parsed apart and the elements put back in
- * their place. Same mapper, same nodes as one parse of the whole document.
- *
- * <p>Whoever parses a run also hands each of its elements to the entry reader, if there is one, while the
- * run's tree is still in that core's cache: the data layer reads the entries into the FHIR model there
- * ({@code PatientDataService.readAhead}) rather than walking the whole tree again, from memory, later.
+ * Reads a hook request's JSON with each prefetch Bundle's entries handed to the data layer as they are
+ * parsed, in one of two ways:
+ * <ul>
+ *   <li>a long request, with an idle helper thread: the long arrays at the depth of a Bundle's {@code entry}
+ *       are cut into runs of elements that the helper reads while the caller is still scanning for the next
+ *       ones (and that the caller reads too once its scan is done); the rest of the document, with each cut
+ *       array's elements left out, is parsed apart and the elements put back in their place ({@link #read});
+ *   <li>otherwise, in one pass by the caller ({@link #readInOnePass}).
+ * </ul>
+ * Either way each element of such an array goes to the entry reader as tokens: the data layer reads the
+ * entry straight into the FHIR model ({@code PatientDataService.readAhead}), with no tree built for it, and
+ * what stands in the tree for it is what the reader says ({@link EntryReader#inTree}). An element it does not
+ * read is parsed into its tree, which is handed to the reader again. Without an entry reader, the cut runs
+ * are parsed into their trees: the same nodes as one parse of the whole document.
  *
  * <p>Only a well-formed document is read this way: a document that is not a UTF-8 JSON object, is nested
- * deeper than {@link #MAX_DEPTH}, or fails to parse in any of its parts is answered null, and the caller
- * parses it whole, so every error (and its line and column) is the one-parse error. No helper idle (under
- * load): null before any work, so the caller's single parse costs what it did.
+ * deeper than {@link #MAX_DEPTH}, has a member twice, or fails to parse in any of its parts is answered null,
+ * and the caller parses it whole, so every error (and its line and column) is the one-parse error. No helper
+ * idle (under load): {@link #read} answers null before any work.
  */
 final class SplitTreeReader {
 
@@ -44,10 +52,25 @@ final class SplitTreeReader {
     private final ObjectMapper json;
     private final IdleHelpers helpers;
     private final int minBytes;
-    private final Function<JsonNode, Object> entryReader;
+    private final EntryReader entryReader;
 
-    /** @param entryReader what to read from each element of a cut array once parsed (null: nothing) */
-    SplitTreeReader(ObjectMapper json, IdleHelpers helpers, int minBytes, Function<JsonNode, Object> entryReader) {
+    /** What the data layer reads from each element of a cut array where it is parsed. */
+    interface EntryReader {
+        /** From the element's tree: an answer, or null. */
+        Object read(JsonNode element);
+
+        /**
+         * From the element's tokens, the parser's current token being its first: an answer, having read the
+         * element to its end; or null, the parser anywhere inside it: its tree is built and read instead.
+         */
+        Object read(JsonParser element) throws java.io.IOException;
+
+        /** What stands in the tree for an element answered from its tokens. */
+        JsonNode inTree(Object answer);
+    }
+
+    /** @param entryReader what to read from each element of a cut array (null: nothing, the elements' trees are built) */
+    SplitTreeReader(ObjectMapper json, IdleHelpers helpers, int minBytes, EntryReader entryReader) {
         this.json = json;
         this.helpers = helpers;
         this.minBytes = minBytes;
@@ -103,6 +126,119 @@ final class SplitTreeReader {
             return null; // whatever it is, the whole-document parse reports it
         } finally {
             work.stop(); // a helper still taking runs stops
+        }
+    }
+
+    /**
+     * The tree of a document read in one pass by the caller, for a body the helpers do not share (short, or
+     * no helper idle): every array at a Bundle's entry depth is read element by element as a cut array's run
+     * is ({@link #readElements}), the rest into the tree as one parse builds it. Null, to parse the document
+     * whole, when there is no entry reader, or anything is amiss: not an object, a member given twice where
+     * the tree is built here, a JSON error anywhere, something after the root (one parse then words it).
+     */
+    Split readInOnePass(byte[] body) {
+        if (entryReader == null || body.length < 4 || body[0] == 0 || body[1] == 0 || body[2] == 0 || body[3] == 0) {
+            return null; // Jackson would read UTF-16 or UTF-32 here, whose offsets are not the body's bytes
+        }
+        try (JsonParser tokens = json.createParser(body)) {
+            if (tokens.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            Map<JsonNode, Object[]> answers = new IdentityHashMap<>();
+            ObjectNode root = object(tokens, body, 1, answers);
+            if (root == null || tokens.nextToken() != null) {
+                return null;
+            }
+            return new Split(root, answers);
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // the whole-document parse words it
+        }
+    }
+
+    /** The object at the parser's current token, at {@code depth} (the root is 1); null when a member is given twice. */
+    private ObjectNode object(JsonParser tokens, byte[] body, int depth, Map<JsonNode, Object[]> answers)
+            throws java.io.IOException {
+        ObjectNode object = json.createObjectNode();
+        while (tokens.nextToken() == JsonToken.FIELD_NAME) {
+            String name = tokens.currentName();
+            if (object.has(name)) {
+                return null;
+            }
+            JsonToken value = tokens.nextToken();
+            JsonNode node;
+            if (value == JsonToken.START_OBJECT && depth < CUT_DEPTH - 1) {
+                node = object(tokens, body, depth + 1, answers);
+                if (node == null) {
+                    return null;
+                }
+            } else if (value == JsonToken.START_ARRAY && depth == CUT_DEPTH - 1) {
+                ArrayNode elements = json.createArrayNode();
+                List<Object> read = new ArrayList<>();
+                readElements(json, entryReader, body, 0, tokens, elements, read);
+                answers.put(elements, read.toArray());
+                node = elements;
+            } else {
+                node = tokens.readValueAsTree(); // the mapper's own tree, which refuses a member given twice
+            }
+            object.set(name, node);
+        }
+        return object;
+    }
+
+    /**
+     * The elements of the array whose opening bracket the parser has just read, to its closing one, each
+     * given to the entry reader as tokens: one it answers there stands in {@code into} as it says; one it
+     * does not (or that makes it throw anything but a JSON error) is parsed from its bytes into its tree,
+     * which is handed to the reader again. Each answer (or null) goes into {@code answers}, in order.
+     *
+     * @param shift the body offset of the parser's byte offset 0
+     */
+    static void readElements(ObjectMapper json, EntryReader reader, byte[] body, long shift, JsonParser tokens,
+            ArrayNode into, List<Object> answers) throws java.io.IOException {
+        JsonStreamContext array = tokens.getParsingContext();
+        for (JsonToken first; (first = tokens.nextToken()) != JsonToken.END_ARRAY; ) {
+            if (first == null) {
+                throw new IllegalStateException("not the elements expected");
+            }
+            JsonNode element;
+            if (first != JsonToken.START_OBJECT) {
+                element = tokens.readValueAsTree();
+            } else {
+                long from = tokens.currentTokenLocation().getByteOffset();
+                Object answer = readTokens(reader, tokens);
+                if (answer != null && tokens.getParsingContext() == array) {
+                    into.add(reader.inTree(answer));
+                    answers.add(answer);
+                    continue;
+                }
+                while (tokens.getParsingContext() != array) { // to the element's closing brace
+                    if (tokens.nextToken() == null) {
+                        throw new IllegalStateException("not the elements expected");
+                    }
+                }
+                long to = tokens.currentLocation().getByteOffset();
+                element = json.readTree(body, (int) (shift + from), (int) (to - from));
+            }
+            into.add(element);
+            answers.add(readTree(reader, element));
+        }
+    }
+
+    /** The reader's answer from the element's tokens; null when it throws anything but a JSON error. */
+    private static Object readTokens(EntryReader reader, JsonParser tokens) throws java.io.IOException {
+        try {
+            return reader.read(tokens);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The reader's answer from the element's tree; one that throws has no answer (it is read again later, and fails there). */
+    private static Object readTree(EntryReader reader, JsonNode element) {
+        try {
+            return reader.read(element);
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 
@@ -278,7 +414,7 @@ final class SplitTreeReader {
     static final class Work {
         private final ObjectMapper json;
         private final byte[] body;
-        private final Function<JsonNode, Object> entryReader;
+        private final EntryReader entryReader;
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger completed = new AtomicInteger();
         /** Runs [0, published) are ready; the array is replaced, never changed below published, when it grows. */
@@ -287,7 +423,7 @@ final class SplitTreeReader {
         private volatile boolean scanEnded;
         volatile boolean failed;
 
-        Work(ObjectMapper json, byte[] body, Function<JsonNode, Object> entryReader) {
+        Work(ObjectMapper json, byte[] body, EntryReader entryReader) {
             this.json = json;
             this.body = body;
             this.entryReader = entryReader;
@@ -325,9 +461,10 @@ final class SplitTreeReader {
                 }
                 Run run = runs[r];
                 try {
-                    if (!failed) {
+                    if (!failed && entryReader == null) {
                         run.parsed = parse(run);
-                        run.read = readEach(run.parsed);
+                    } else if (!failed) {
+                        read(run);
                     }
                 } catch (Throwable t) { // the whole-document parse will report it
                     failed = true;
@@ -355,27 +492,33 @@ final class SplitTreeReader {
             }
         }
 
-        /** The entry reader's answers; one that throws has no answer (the entry is read again later, and fails there). */
-        private Object[] readEach(ArrayNode elements) {
-            if (entryReader == null) {
-                return null;
-            }
-            Object[] answers = new Object[elements.size()];
-            for (int i = 0; i < answers.length; i++) {
-                try {
-                    answers[i] = entryReader.apply(elements.get(i));
-                } catch (RuntimeException e) {
-                    answers[i] = null;
+        /** The run's elements, each read as {@link #readElements} reads them. */
+        private void read(Run run) throws java.io.IOException {
+            ArrayNode parsed = json.getNodeFactory().arrayNode(run.count);
+            List<Object> read = new ArrayList<>(run.count);
+            try (JsonParser tokens = json.createParser(runBytes(run))) {
+                if (tokens.nextToken() != JsonToken.START_ARRAY) {
+                    throw new IllegalStateException("not the elements expected");
                 }
+                // the stream is "[" + the run's bytes: stream offset x is body offset run.from + x - 1
+                readElements(json, entryReader, body, run.from - 1, tokens, parsed, read);
             }
-            return answers;
+            if (parsed.size() != run.count) {
+                throw new IllegalStateException("not the elements expected");
+            }
+            run.parsed = parsed;
+            run.read = read.toArray();
+        }
+
+        /** "[" + the run's elements and the commas between them + "]", read in place (a copy would be the body again). */
+        private java.io.InputStream runBytes(Run run) {
+            return new java.io.SequenceInputStream(java.util.Collections.enumeration(List.of(
+                    new java.io.ByteArrayInputStream(OPEN), new java.io.ByteArrayInputStream(body, run.from, run.to - run.from),
+                    new java.io.ByteArrayInputStream(CLOSE))));
         }
 
         private ArrayNode parse(Run run) throws java.io.IOException {
-            // "[" + the elements and the commas between them + "]", read in place (a copy would be the body again)
-            JsonNode node = json.readTree(new java.io.SequenceInputStream(java.util.Collections.enumeration(
-                    List.of(new java.io.ByteArrayInputStream(OPEN), new java.io.ByteArrayInputStream(body, run.from, run.to - run.from),
-                            new java.io.ByteArrayInputStream(CLOSE)))));
+            JsonNode node = json.readTree(runBytes(run));
             if (!(node instanceof ArrayNode a) || a.size() != run.count) {
                 throw new IllegalStateException("not the elements expected");
             }

@@ -38,6 +38,8 @@ class PatientDataServiceTest {
     private final ServiceDefinition service = service();
     /** Splits any request with a helper and has {@code data} read each entry of a long Bundle as it is parsed. */
     private final HookRequestParser readingAhead = new HookRequestParser(1, 0, data);
+    /** No helper: any request read in one pass, {@code data} reading each Bundle entry from its tokens. */
+    private final HookRequestParser onePass = new HookRequestParser(0, Integer.MAX_VALUE, data);
 
     private static ServiceDefinition service() {
         Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
@@ -83,19 +85,25 @@ class PatientDataServiceTest {
         for (PatientDataService service : List.of(data, shared)) {
             assertThat(refusal(service, bundle(), bundle(observations)).getMessage()).startsWith(messageStart);
         }
-        HookRequest request = requestReadAhead(bundle(), bundle(observations));
-        assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
-                RequestProblem.class).getMessage()).startsWith(messageStart);
+        for (HookRequestParser parser : List.of(readingAhead, onePass)) {
+            HookRequest request = requestReadAhead(parser, bundle(), bundle(observations));
+            assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
+                    RequestProblem.class).getMessage()).startsWith(messageStart);
+        }
     }
 
     /** The whole hook request, parsed as the service parses a long one: its Bundles' entries read ahead by {@code data}. */
     private HookRequest requestReadAhead(JsonNode conditions, JsonNode observations) throws Exception {
+        return requestReadAhead(readingAhead, conditions, observations);
+    }
+
+    private HookRequest requestReadAhead(HookRequestParser parser, JsonNode conditions, JsonNode observations) throws Exception {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("hook", "patient-view");
         body.put("hookInstance", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea");
         body.put("context", Map.of("patientId", PID));
         body.put("prefetch", prefetch(conditions, observations));
-        return readingAhead.parse(JSON.writeValueAsBytes(body));
+        return parser.parse(JSON.writeValueAsBytes(body));
     }
 
     /** How many entries of the request's Bundles were read ahead into a resource. */
@@ -194,16 +202,20 @@ class PatientDataServiceTest {
         for (int i = 0; i < conditions.length; i++) {
             conditions[i] = condition("c" + i, i == 3 ? "someone-else" : PID, "ALL " + i);
         }
-        HookRequest request = requestReadAhead(bundle(conditions), bundle(observations));
-        assertThat(readAheadResources(request)).isEqualTo(70 + 300 - 3 * 30); // all but the extension, the unread lab and the OperationOutcome
-        PatientRecord ahead = data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead());
         PatientRecord alone = data.load(service, PID, prefetch(bundle(conditions), bundle(observations)), null, List.of());
-        for (String type : List.of("Condition", "Observation")) {
-            assertThat(ahead.ofType(type)).hasSize(alone.ofType(type).size());
-            for (int i = 0; i < alone.ofType(type).size(); i++) {
-                assertThat(ahead.ofType(type).get(i).equalsDeep(alone.ofType(type).get(i))).as(type + " " + i).isTrue();
+        for (HookRequestParser parser : List.of(readingAhead, onePass)) {
+            HookRequest request = requestReadAhead(parser, bundle(conditions), bundle(observations));
+            // all but the extension, the unread lab and the OperationOutcome
+            assertThat(readAheadResources(request)).isEqualTo(70 + 300 - 3 * 30);
+            PatientRecord ahead = data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead());
+            for (String type : List.of("Condition", "Observation")) {
+                assertThat(ahead.ofType(type)).hasSize(alone.ofType(type).size());
+                for (int i = 0; i < alone.ofType(type).size(); i++) {
+                    assertThat(ahead.ofType(type).get(i).equalsDeep(alone.ofType(type).get(i))).as(type + " " + i).isTrue();
+                }
             }
         }
+        PatientRecord ahead = alone;
         assertThat(ahead.ofType("Observation")).hasSize(300 - 4 * 30);
         assertThat(ahead.ofType("Condition")).hasSize(69);
     }
@@ -224,9 +236,11 @@ class PatientDataServiceTest {
             conditions[i] = condition("c" + i, PID, "ALL");
         }
         conditions[100] = wbc("o1", PID, "6").replace("6690-2", "2160-0"); // a lab no rule reads, but in the wrong place
-        HookRequest request = requestReadAhead(bundle(conditions), bundle());
-        assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
-                RequestProblem.class).getMessage()).isEqualTo("prefetch 'conditions' entry 100 is a Observation; expected Condition");
+        for (HookRequestParser parser : List.of(readingAhead, onePass)) {
+            HookRequest request = requestReadAhead(parser, bundle(conditions), bundle());
+            assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
+                    RequestProblem.class).getMessage()).isEqualTo("prefetch 'conditions' entry 100 is a Observation; expected Condition");
+        }
     }
 
     /** The checks after reading (id, patient, duplicates) are worked out by the helpers too, and still come after the parse. */

@@ -28,6 +28,13 @@ class SplitTreeReaderTest {
     private static final IdleHelpers HELPERS = IdleHelpers.alwaysIdle("test-json");
     private static final HookRequestParser SPLIT = new HookRequestParser(HELPERS, 0, null);
     private static final HookRequestParser WHOLE = new HookRequestParser();
+    private static final SplitTreeReader.EntryReader DATA_LAYER = HookRequestParser.entryReader(
+            new org.allcds.cds.fhirdata.PatientDataService(ca.uhn.fhir.context.FhirContext.forR4Cached(),
+                    org.allcds.cql.ValueSetRepository.load(ca.uhn.fhir.context.FhirContext.forR4Cached(), null), null));
+    /** As the service reads a long request with a helper: entries read by the data layer, from their tokens where plain. */
+    private static final HookRequestParser READING_ENTRIES = new HookRequestParser(HELPERS, 0, DATA_LAYER);
+    /** As the service reads any request with no helper: in one pass, entries read by the data layer. */
+    private static final HookRequestParser ONE_PASS = new HookRequestParser(new IdleHelpers("none", 0), 0, DATA_LAYER);
 
     @AfterAll
     static void stop() {
@@ -50,6 +57,69 @@ class SplitTreeReaderTest {
         assertThat(splitTree(pretty)).isEqualTo(WHOLE.readTree(pretty));
     }
 
+    /**
+     * Read in one pass, a request's tree is the tree of one parse where the entry reader reads nothing from the
+     * tokens; where it does, each entry it read stands as it says and every other node is the same.
+     */
+    @Test
+    void aRequestReadInOnePassIsTheTreeOfOneParse() throws Exception {
+        SplitTreeReader treesOnly = new SplitTreeReader(HookRequestParser.JSON, new IdleHelpers("none", 0), 0,
+                new SplitTreeReader.EntryReader() {
+                    @Override
+                    public Object read(JsonNode element) {
+                        return element.path("resource").path("id").asText(null);
+                    }
+
+                    @Override
+                    public Object read(com.fasterxml.jackson.core.JsonParser element) {
+                        return null;
+                    }
+
+                    @Override
+                    public JsonNode inTree(Object answer) {
+                        throw new AssertionError("nothing was read from the tokens");
+                    }
+                });
+        SplitTreeReader dataLayer = new SplitTreeReader(HookRequestParser.JSON, new IdleHelpers("none", 0), 0, DATA_LAYER);
+        int stoodIn = 0;
+        for (Fixture f : FixtureCatalog.load()) {
+            for (int copies : new int[] {0, 3}) {
+                byte[] body = JSON.writeValueAsBytes(longRequest(f, copies));
+                JsonNode whole = WHOLE.readTree(body);
+                assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, Integer.MAX_VALUE, null).read(body)).isNull();
+                SplitTreeReader.Split trees = treesOnly.readInOnePass(body);
+                assertThat(trees.root()).as(f.resource()).isEqualTo(whole);
+                SplitTreeReader.Split read = dataLayer.readInOnePass(body);
+                for (java.util.Iterator<String> keys = whole.path("prefetch").fieldNames(); keys.hasNext(); ) {
+                    String key = keys.next();
+                    JsonNode entries = whole.path("prefetch").path(key).path("entry");
+                    if (!entries.isArray()) {
+                        continue; // the Patient
+                    }
+                    JsonNode readEntries = read.root().path("prefetch").path(key).path("entry");
+                    assertThat(trees.readAhead().get(trees.root().path("prefetch").path(key).path("entry")))
+                            .as("the tree reader's answers").hasSize(entries.size());
+                    Object[] answers = read.readAhead().get(readEntries);
+                    assertThat(answers == null ? 0 : answers.length).isEqualTo(entries.size());
+                    for (int i = 0; i < entries.size(); i++) {
+                        if (readEntries.get(i).path("resource").size() == 1) { // stood in for: its resource's type only
+                            assertThat(readEntries.get(i).path("resource").path("resourceType"))
+                                    .isEqualTo(entries.get(i).path("resource").path("resourceType"));
+                            assertThat(answers[i]).isNotNull();
+                            stoodIn++;
+                        } else {
+                            assertThat(readEntries.get(i)).isEqualTo(entries.get(i));
+                        }
+                    }
+                }
+                ((ObjectNode) whole).remove("prefetch");
+                ((ObjectNode) read.root()).remove("prefetch");
+                assertThat(read.root()).isEqualTo(whole);
+            }
+        }
+        assertThat(stoodIn).isGreaterThan(1000);
+    }
+
     @Test
     void whatOneParseRefusesIsRefusedWithTheSameWords() throws Exception {
         byte[] good = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(longRequest(FixtureCatalog.load().get(0), 2));
@@ -59,6 +129,18 @@ class SplitTreeReaderTest {
         int deep = text.indexOf("\"resourceType\" : \"Observation\"", entry);
         bodies.add(text.replaceFirst("\"status\" : \"final\"", "\"status\" : \"final\", \"status\" : \"final\"")
                 .getBytes(StandardCharsets.UTF_8)); // a duplicate member inside an entry
+        // In the Observations' entries (a cut array, read from its tokens), a flaw in what the data layer steps over:
+        int observations = text.indexOf("\"observations\"");
+        assertThat(longRequest(FixtureCatalog.load().get(0), 2).path("prefetch").path("observations").path("entry").size())
+                .isGreaterThanOrEqualTo(64);
+        for (String[] flaw : List.of(
+                new String[] {"\"mode\" : \"match\"", "\"mode\" : \"match\", \"mode\" : \"match\""}, // inside an entry's search
+                new String[] {"\"fullUrl\" : ", "\"fullUrl\" : \"x\", \"fullUrl\" : "}, // an entry's own member twice
+                new String[] {"\"fullUrl\" : \"", "\"fullUrl\" : \"\\q"}, // a bad escape in a string stepped over
+                new String[] {"\"status\" : \"final\"", "\"status\" : \"final\", \"status\" : \"final\""})) { // in a resource
+            int at = text.indexOf(flaw[0], observations);
+            bodies.add((text.substring(0, at) + flaw[1] + text.substring(at + flaw[0].length())).getBytes(StandardCharsets.UTF_8));
+        }
         bodies.add((text.substring(0, deep) + "\"id\" : 1, " + text.substring(deep)).getBytes(StandardCharsets.UTF_8));
         bodies.add(text.replaceFirst("\\}, \\{", "}, , {").getBytes(StandardCharsets.UTF_8)); // an empty element
         bodies.add(text.replaceFirst("\\}, \\{", "} {").getBytes(StandardCharsets.UTF_8)); // a missing comma
@@ -88,15 +170,25 @@ class SplitTreeReaderTest {
                 split++;
             }
             assertThat(outcome(SPLIT, body)).isEqualTo(expected);
+            // the data layer reading entries from their tokens: the same refusals (its tree has entries stood in for)
+            for (HookRequestParser readingEntries : List.of(READING_ENTRIES, ONE_PASS)) {
+                String outcome = outcome(readingEntries, body);
+                assertThat(outcome.startsWith("400") ? outcome : "accepted").isEqualTo(expected.startsWith("400") ? expected : "accepted");
+            }
         }
         assertThat(refused).as("bodies refused").isGreaterThan(40);
         assertThat(split).as("bodies accepted and read in parts").isGreaterThan(5);
     }
 
-    /** Each element of a cut array is handed to the entry reader once; its answers line up with the elements. */
+    /**
+     * Each element of a cut array is handed to the entry reader once as tokens; one it answers there stands in
+     * the tree as it says, one it does not is parsed into its tree and handed over again; the answers line up
+     * with the elements.
+     */
     @Test
     void theEntryReadersAnswersLineUpWithEachCutArraysElements() throws Exception {
         java.util.Map<JsonNode, Integer> calls = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+        java.util.concurrent.atomic.AtomicInteger tokenCalls = new java.util.concurrent.atomic.AtomicInteger();
         String twoLong = "{\"p\":{\"a\":{\"e\":[" + "{\"n\":1},".repeat(99) + "{\"n\":1}]},\"b\":{\"e\":["
                 + "{\"n\":2},".repeat(70) + "{\"n\":2}]},\"c\":{\"e\":[{\"n\":3}]}}}";
         StringBuilder numbered = new StringBuilder(twoLong);
@@ -104,29 +196,67 @@ class SplitTreeReaderTest {
             numbered.insert(at, "\"i\":" + i + ",");
             at += 10;
         }
-        SplitTreeReader reader = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, element -> {
-            calls.merge(element, 1, Integer::sum);
-            if (element.path("i").intValue() % 50 == 7) {
-                throw new IllegalStateException("an entry the reader cannot read");
+        // From tokens: element i % 3 == 1 answered ("t" + i, read to its end); i % 3 == 2 given up half-way;
+        // i % 3 == 0 given up at once. From the tree: i, or nothing (it throws) when i % 50 == 7.
+        SplitTreeReader reader = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, new SplitTreeReader.EntryReader() {
+            @Override
+            public Object read(JsonNode element) {
+                calls.merge(element, 1, Integer::sum);
+                if (element.path("i").intValue() % 50 == 7) {
+                    throw new IllegalStateException("an entry the reader cannot read");
+                }
+                return element.path("i").intValue();
             }
-            return element.path("i").intValue();
+
+            @Override
+            public Object read(com.fasterxml.jackson.core.JsonParser element) throws java.io.IOException {
+                tokenCalls.incrementAndGet();
+                element.nextToken(); // "i"
+                int i = element.nextIntValue(-1);
+                if (i % 3 == 0) {
+                    return null;
+                }
+                element.nextToken(); // "n"
+                if (i % 3 == 2) {
+                    return null;
+                }
+                element.nextToken(); // its value
+                element.nextToken(); // the closing brace
+                return "t" + i;
+            }
+
+            @Override
+            public JsonNode inTree(Object answer) {
+                return JSON.createObjectNode().put("stood-in-for", (String) answer);
+            }
         });
         SplitTreeReader.Split split = reader.read(bytes(numbered.toString()));
-        assertThat(split.root()).isEqualTo(WHOLE.readTree(bytes(numbered.toString())));
+        JsonNode whole = WHOLE.readTree(bytes(numbered.toString()));
         assertThat(split.readAhead()).hasSize(2);
         int elements = 0;
         for (String bundle : List.of("a", "b")) {
             JsonNode array = split.root().path("p").path(bundle).path("e");
+            JsonNode wholeArray = whole.path("p").path(bundle).path("e");
             Object[] answers = split.readAhead().get(array);
+            assertThat(array.size()).isEqualTo(wholeArray.size());
             assertThat(answers).hasSize(array.size());
             for (int i = 0; i < array.size(); i++) {
-                int id = array.get(i).path("i").intValue();
-                assertThat(answers[i]).as(bundle + " " + i).isEqualTo(id % 50 == 7 ? null : id);
-                assertThat(calls.get(array.get(i))).isEqualTo(1);
+                int id = wholeArray.get(i).path("i").intValue();
+                if (id % 3 == 1) {
+                    assertThat(answers[i]).as(bundle + " " + i).isEqualTo("t" + id);
+                    assertThat(array.get(i).path("stood-in-for").asText()).isEqualTo("t" + id);
+                    assertThat(calls.get(array.get(i))).isNull();
+                } else {
+                    assertThat(answers[i]).as(bundle + " " + i).isEqualTo(id % 50 == 7 ? null : id);
+                    assertThat(array.get(i)).isEqualTo(wholeArray.get(i));
+                    assertThat(calls.get(array.get(i))).isEqualTo(1);
+                }
             }
             elements += array.size();
         }
-        assertThat(calls).hasSize(elements); // the short array, read with the rest of the document, is not handed over
+        assertThat(tokenCalls.get()).isEqualTo(elements); // the short array, read with the rest of the document, is not handed over
+        assertThat(calls).hasSize(elements - elements / 3);
+        assertThat(split.root().path("p").path("c")).isEqualTo(whole.path("p").path("c"));
         assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, null).read(bytes(twoLong)).readAhead()).isEmpty();
     }
 
@@ -179,9 +309,10 @@ class SplitTreeReaderTest {
         return split == null ? null : split.root();
     }
 
+    /** The body read as a hook call's is: its tree, or the 400's words. */
     private static String outcome(HookRequestParser parser, byte[] body) {
         try {
-            return "tree " + parser.readTree(body);
+            return "tree " + parser.readParts(body).root();
         } catch (RequestProblem p) {
             return "400 " + p.getMessage();
         }
