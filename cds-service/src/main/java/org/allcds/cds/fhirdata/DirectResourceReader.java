@@ -44,10 +44,12 @@ import org.hl7.fhir.r4.model.UriType;
 
 /**
  * Builds Observations, Procedures and Conditions of the shapes EHRs send (codes, subject, times, a
- * quantity or coded value, reference ranges, notes, ...) straight from their JSON tree into the HAPI R4
- * model, as HAPI's parser would build them. HAPI's parser is general: per element it looks up the child
- * definition by name, pushes a parser state, creates the value by reflection and sets it by reflection;
- * that was about a third of a 300-resource call, whose record is 95 % Observations.
+ * quantity or coded value, reference ranges, notes, ...) straight from their JSON tokens into the HAPI R4
+ * model, as HAPI's parser would build them: from the request's bytes for a prefetch Bundle's entry (no tree
+ * is built for it), or from a tree through Jackson's own traversal of it, one reader either way. HAPI's
+ * parser is general: per element it looks up the child definition by name, pushes a parser state, creates
+ * the value by reflection and sets it by reflection; that was about a third of a 300-resource call, whose
+ * record is 95 % Observations.
  *
  * <p>Only the plain, valid shape is read here. Anything else (an element not listed below, a JSON type
  * other than the one FHIR prescribes, an empty string, a null, an extension, a {@code _} companion, contained
@@ -56,7 +58,8 @@ import org.hl7.fhir.r4.model.UriType;
  * Values always go through HAPI's own setters ({@code setValueAsString}), so what is valid, and how a
  * value is stored, is HAPI's decision either way. {@code DirectResourceReaderTest} holds every fixture
  * resource of these types, one example of each with every element listed here, and thousands of mutated
- * ones to the result of HAPI's parser, class by class, value by value.
+ * ones to the result of HAPI's parser, class by class, value by value, and each of them read from its
+ * bytes to the one read from its tree.
  */
 final class DirectResourceReader {
 
