@@ -338,6 +338,7 @@ public class PatientDataService {
         return ENTRY_STUBS.get(type);
     }
 
+    /** Shared by every entry they stand for: nothing changes a request's tree once read. */
     private static final Map<String, JsonNode> ENTRY_STUBS = java.util.stream.Stream.of("Observation", "Condition", "Procedure")
             .collect(java.util.stream.Collectors.toUnmodifiableMap(type -> type, type -> {
                 ObjectNode stub = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();

@@ -41,7 +41,7 @@ public class HookRequestParser {
      * @param helpers idle threads that may build part of a long request's JSON tree while the EHR waits
      *     ({@code all-cds.hooks.json-helpers}; -1: one fewer than the cores; 0: none)
      * @param splitFrom the shortest body (bytes) worth sharing ({@code all-cds.hooks.json-helpers-from})
-     * @param data reads each entry of a long Bundle into the FHIR model where it is parsed, from its tokens
+     * @param data reads each prefetch Bundle entry into the FHIR model where it is parsed, from its tokens
      *     ({@link PatientDataService#readAhead}); the request carries what it read
      */
     @Autowired
@@ -83,7 +83,10 @@ public class HookRequestParser {
     /** Jackson's words for a duplicate member found while building the tree (they name its setting). */
     private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
 
-    /** The whole tree of a body (a hook call's entries read ahead stand in it as the data layer says; not here). */
+    /**
+     * The body's tree as one parse builds it. (A hook call's tree, from {@link #parse}, has the entries read from
+     * their tokens standing in it as the data layer says.)
+     */
     public JsonNode readTree(byte[] body) {
         return read(body, false).root();
     }
