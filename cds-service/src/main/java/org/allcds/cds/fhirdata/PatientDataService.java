@@ -232,27 +232,18 @@ public class PatientDataService {
     private static final Object NO_KNOWN_CODE = new Object();
 
     /**
-     * One Bundle entry read into the model as soon as its JSON tree is built, by the thread that built it
-     * (the request's tree is long gone from the cache by the time the data is gathered). Only what does not
-     * depend on the prefetch key it came under: an entry this answers null for, or whose type is not the
-     * key's, is read in {@link #load} as any other, which decides and words every problem.
-     *
-     * @return the entry's resource as read, {@code NO_KNOWN_CODE}, or null
+     * What the tree of a Bundle entry tells without reading it, where the request is parsed: an Observation no
+     * rule reads ({@code NO_KNOWN_CODE}), or nothing (null). Asked for an entry whose tokens
+     * {@link #readAhead(JsonParser)} gave up on: one not of the usual shape, which the data step reads with
+     * HAPI's parser (reading it here again would only give up again).
      */
     public Object readAhead(JsonNode entry) {
         JsonNode resource = entry.path("resource");
         if (!(resource instanceof ObjectNode object) || !directRead) {
             return null;
         }
-        Class<? extends Resource> type = DirectResourceReader.typeNamed(object.path("resourceType").textValue());
-        if (type == null) {
-            return null;
-        }
-        if (type == Observation.class && !hasKnownCode(object)) {
-            return NO_KNOWN_CODE;
-        }
-        Resource r = DirectResourceReader.read(type, object);
-        return r == null ? null : Checked.ofPlainId(r);
+        boolean unreadLab = "Observation".equals(object.path("resourceType").textValue()) && !hasKnownCode(object);
+        return unreadLab ? NO_KNOWN_CODE : null;
     }
 
     /** A Bundle entry's members (FHIR R4 Bundle.entry), by bit: one met twice is read from the tree, which refuses it. */
@@ -288,13 +279,17 @@ public class PatientDataService {
     }
 
     /**
-     * {@link #readAhead(JsonNode)} from the entry's tokens (the parser's current token is its first), with no
-     * tree built for its resource: the same answer, or null where the entry must be read from its tree (then
-     * the tree's answer is the one). Its other members are stepped over, so that a flaw in them
-     * fails as it would in the tree (the parser checks the tokens; a member given twice in them is read from the
-     * tree, which refuses it). What stands in the request's tree for an entry answered here is
-     * {@link #entryInTree}.
+     * One Bundle entry read into the model from its tokens where the request is parsed (the parser's current
+     * token is its first), with no tree built for its resource, and what the checks need worked out (the
+     * request's tree is long gone from the cache by the time the data is gathered). Only what does not depend
+     * on the prefetch key it came under: an entry this answers null for, or whose type is not the key's, is
+     * read in {@link #load} as any other, which decides and words every problem. Null also where the entry is
+     * not of the usual shape; then its tree is built and {@link #readAhead(JsonNode)} asked. The entry's other
+     * members are stepped over, so that a flaw in them fails as it would in the tree (the parser checks the
+     * tokens; a member given twice in them is read from the tree, which refuses it). What stands in the
+     * request's tree for an entry answered here is {@link #entryInTree}.
      *
+     * @return the entry's resource as read, {@code NO_KNOWN_CODE}, or null
      * @throws IOException the JSON is malformed
      */
     public Object readAhead(JsonParser entry) throws IOException {

@@ -43,6 +43,8 @@ final class SplitTreeReader {
     private static final int CUT_DEPTH = 4;
     /** Deeper documents are parsed whole: Jackson's nesting limit (1,000) is then sure to be judged the same. */
     private static final int MAX_DEPTH = 200;
+    /** Elements given up on from their tokens, and more of them than read, after which an array's rest is read as trees. */
+    static final int TREES_AFTER = 8;
     /** Elements per piece of work; an array of fewer is not cut. */
     private static final int RUN = 64;
     private static final AtomicInteger CALLS = new AtomicInteger();
@@ -189,19 +191,24 @@ final class SplitTreeReader {
      * The elements of the array whose opening bracket the parser has just read, to its closing one, each
      * given to the entry reader as tokens: one it answers there stands in {@code into} as it says; one it
      * does not (or that makes it throw anything but a JSON error) is parsed from its bytes into its tree,
-     * which is handed to the reader again. Each answer (or null) goes into {@code answers}, in order.
+     * which is handed to the reader again. Once {@link #TREES_AFTER} elements, and more than it read, were given
+     * up on, the rest of the array goes straight into trees. Each answer (or null) goes into {@code answers}.
      *
      * @param shift the body offset of the parser's byte offset 0
      */
     static void readElements(ObjectMapper json, EntryReader reader, byte[] body, long shift, JsonParser tokens,
             ArrayNode into, List<Object> answers) throws java.io.IOException {
         JsonStreamContext array = tokens.getParsingContext();
+        int read = 0;
+        int givenUp = 0;
         for (JsonToken first; (first = tokens.nextToken()) != JsonToken.END_ARRAY; ) {
             if (first == null) {
                 throw new IllegalStateException("not the elements expected");
             }
             JsonNode element;
-            if (first != JsonToken.START_OBJECT) {
+            if (first != JsonToken.START_OBJECT || (givenUp >= TREES_AFTER && givenUp > read)) {
+                // an array whose elements the reader mostly gives up on (an EHR that sends extensions, say):
+                // the rest go straight into their trees, each parsed once
                 element = tokens.readValueAsTree();
             } else {
                 long from = tokens.currentTokenLocation().getByteOffset();
@@ -209,8 +216,10 @@ final class SplitTreeReader {
                 if (answer != null && tokens.getParsingContext() == array) {
                     into.add(reader.inTree(answer));
                     answers.add(answer);
+                    read++;
                     continue;
                 }
+                givenUp++;
                 while (tokens.getParsingContext() != array) { // to the element's closing brace
                     if (tokens.nextToken() == null) {
                         throw new IllegalStateException("not the elements expected");

@@ -63,6 +63,7 @@ class SplitTreeReaderTest {
      */
     @Test
     void aRequestReadInOnePassIsTheTreeOfOneParse() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger tokenCalls = new java.util.concurrent.atomic.AtomicInteger();
         SplitTreeReader treesOnly = new SplitTreeReader(HookRequestParser.JSON, new IdleHelpers("none", 0), 0,
                 new SplitTreeReader.EntryReader() {
                     @Override
@@ -72,6 +73,7 @@ class SplitTreeReaderTest {
 
                     @Override
                     public Object read(com.fasterxml.jackson.core.JsonParser element) {
+                        tokenCalls.incrementAndGet();
                         return null;
                     }
 
@@ -87,8 +89,11 @@ class SplitTreeReaderTest {
                 byte[] body = JSON.writeValueAsBytes(longRequest(f, copies));
                 JsonNode whole = WHOLE.readTree(body);
                 assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, Integer.MAX_VALUE, null).read(body)).isNull();
+                tokenCalls.set(0);
                 SplitTreeReader.Split trees = treesOnly.readInOnePass(body);
                 assertThat(trees.root()).as(f.resource()).isEqualTo(whole);
+                // an array whose elements are all given up on turns to trees after the first few
+                assertThat(tokenCalls.get()).isEqualTo(objectsBeforeTrees(whole, 1));
                 SplitTreeReader.Split read = dataLayer.readInOnePass(body);
                 for (java.util.Iterator<String> keys = whole.path("prefetch").fieldNames(); keys.hasNext(); ) {
                     String key = keys.next();
@@ -196,8 +201,9 @@ class SplitTreeReaderTest {
             numbered.insert(at, "\"i\":" + i + ",");
             at += 10;
         }
-        // From tokens: element i % 3 == 1 answered ("t" + i, read to its end); i % 3 == 2 given up half-way;
-        // i % 3 == 0 given up at once. From the tree: i, or nothing (it throws) when i % 50 == 7.
+        // From tokens: element i % 4 == 2 given up at once, i % 4 == 3 half-way, the others answered ("t" + i, read
+        // to its end): never more given up than answered, so no run turns to trees. From the tree: i, or nothing
+        // (it throws) when i % 50 == 7.
         SplitTreeReader reader = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, new SplitTreeReader.EntryReader() {
             @Override
             public Object read(JsonNode element) {
@@ -213,11 +219,11 @@ class SplitTreeReaderTest {
                 tokenCalls.incrementAndGet();
                 element.nextToken(); // "i"
                 int i = element.nextIntValue(-1);
-                if (i % 3 == 0) {
+                if (i % 4 == 2) {
                     return null;
                 }
                 element.nextToken(); // "n"
-                if (i % 3 == 2) {
+                if (i % 4 == 3) {
                     return null;
                 }
                 element.nextToken(); // its value
@@ -242,7 +248,7 @@ class SplitTreeReaderTest {
             assertThat(answers).hasSize(array.size());
             for (int i = 0; i < array.size(); i++) {
                 int id = wholeArray.get(i).path("i").intValue();
-                if (id % 3 == 1) {
+                if (id % 4 < 2) {
                     assertThat(answers[i]).as(bundle + " " + i).isEqualTo("t" + id);
                     assertThat(array.get(i).path("stood-in-for").asText()).isEqualTo("t" + id);
                     assertThat(calls.get(array.get(i))).isNull();
@@ -255,7 +261,7 @@ class SplitTreeReaderTest {
             elements += array.size();
         }
         assertThat(tokenCalls.get()).isEqualTo(elements); // the short array, read with the rest of the document, is not handed over
-        assertThat(calls).hasSize(elements - elements / 3);
+        assertThat(calls).hasSize(elements / 2);
         assertThat(split.root().path("p").path("c")).isEqualTo(whole.path("p").path("c"));
         assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, null).read(bytes(twoLong)).readAhead()).isEmpty();
     }
@@ -291,6 +297,23 @@ class SplitTreeReaderTest {
         for (String text : List.of(nested(64, " "), nested(130, "\n  "), twoLong, nested(64, "").replace("}]", "},]"))) {
             assertThat(outcome(SPLIT, bytes(text))).isEqualTo(outcome(WHOLE, bytes(text)));
         }
+    }
+
+    /** In every array at a Bundle entry's depth (4; the root is 1), its objects, at most TREES_AFTER of them. */
+    private static int objectsBeforeTrees(JsonNode node, int depth) {
+        int n = 0;
+        if (node.isArray() && depth == 4) {
+            for (JsonNode element : node) {
+                n += element.isObject() ? 1 : 0;
+            }
+            return Math.min(n, SplitTreeReader.TREES_AFTER);
+        }
+        if (node.isObject() && depth < 4) {
+            for (JsonNode member : node) {
+                n += objectsBeforeTrees(member, depth + 1);
+            }
+        }
+        return n;
     }
 
     /** A Bundle-like document whose entry array (depth 4) has {@code n} elements, {@code space} around each. */
