@@ -115,12 +115,6 @@ final class DirectResourceReader {
         }
     }
 
-    /** The class of a resource type read here, by its name; null for any other. */
-    static Class<? extends Resource> typeNamed(String resourceType) {
-        Shape<?> shape = resourceType == null ? null : SHAPES_BY_NAME.get(resourceType);
-        return shape == null ? null : shape.type();
-    }
-
     /** Sets one element from the value at the parser's current token. */
     @FunctionalInterface
     private interface Setter<T> {
@@ -151,8 +145,8 @@ final class DirectResourceReader {
         }
     }
 
-    /** A resource type: its class, how to make one, and the elements read (every other one is not plain). */
-    private record Shape<R extends Resource>(Class<R> type, String name, Supplier<R> make, Members<R> elements) {
+    /** A resource type: how to make one, and the elements read (every other one is not plain). */
+    private record Shape<R extends Resource>(String name, Supplier<R> make, Members<R> elements) {
         /** From the member after the parser's current token; {@code seen}: members already read (resourceType). */
         R read(JsonParser json, long seen) throws IOException {
             R r = make.get();
@@ -304,7 +298,7 @@ final class DirectResourceReader {
                     .with("referenceRange", (c, v) -> c.setReferenceRange(list(v, DirectResourceReader::referenceRange)))
                     .done();
 
-    private static final Shape<Observation> OBSERVATION = new Shape<>(Observation.class, "Observation", Observation::new, resource(
+    private static final Shape<Observation> OBSERVATION = new Shape<>("Observation", Observation::new, resource(
             new Elements<Observation>()
                     .with("identifier", (o, v) -> o.setIdentifier(list(v, DirectResourceReader::identifier)))
                     .with("basedOn", (o, v) -> o.setBasedOn(list(v, DirectResourceReader::reference)))
@@ -340,7 +334,7 @@ final class DirectResourceReader {
                     .with("onBehalfOf", (p, v) -> p.setOnBehalfOf(reference(v)))
                     .done();
 
-    private static final Shape<Procedure> PROCEDURE = new Shape<>(Procedure.class, "Procedure", Procedure::new, resource(
+    private static final Shape<Procedure> PROCEDURE = new Shape<>("Procedure", Procedure::new, resource(
             new Elements<Procedure>()
                     .with("identifier", (p, v) -> p.setIdentifier(list(v, DirectResourceReader::identifier)))
                     .with("basedOn", (p, v) -> p.setBasedOn(list(v, DirectResourceReader::reference)))
@@ -367,7 +361,7 @@ final class DirectResourceReader {
                     .with("followUp", (p, v) -> p.setFollowUp(list(v, DirectResourceReader::codeableConcept)))
                     .with("note", (p, v) -> p.setNote(list(v, DirectResourceReader::annotation)))));
 
-    private static final Shape<Condition> CONDITION = new Shape<>(Condition.class, "Condition", Condition::new, resource(
+    private static final Shape<Condition> CONDITION = new Shape<>("Condition", Condition::new, resource(
             new Elements<Condition>()
                     .with("identifier", (c, v) -> c.setIdentifier(list(v, DirectResourceReader::identifier)))
                     .with("clinicalStatus", (c, v) -> c.setClinicalStatus(codeableConcept(v)))
