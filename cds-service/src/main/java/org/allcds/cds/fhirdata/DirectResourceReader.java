@@ -115,6 +115,11 @@ final class DirectResourceReader {
         }
     }
 
+    /** The resource types read here. */
+    static java.util.Set<String> typeNames() {
+        return SHAPES_BY_NAME.keySet();
+    }
+
     /** Sets one element from the value at the parser's current token. */
     @FunctionalInterface
     private interface Setter<T> {

@@ -242,8 +242,7 @@ public class PatientDataService {
         if (!(resource instanceof ObjectNode object) || !directRead) {
             return null;
         }
-        boolean unreadLab = "Observation".equals(object.path("resourceType").textValue()) && !hasKnownCode(object);
-        return unreadLab ? NO_KNOWN_CODE : null;
+        return isUnreadLab(object) ? NO_KNOWN_CODE : null;
     }
 
     /** A Bundle entry's members (FHIR R4 Bundle.entry), by bit: one met twice is read from the tree, which refuses it. */
@@ -334,7 +333,7 @@ public class PatientDataService {
     }
 
     /** Shared by every entry they stand for: nothing changes a request's tree once read. */
-    private static final Map<String, JsonNode> ENTRY_STUBS = java.util.stream.Stream.of("Observation", "Condition", "Procedure")
+    private static final Map<String, JsonNode> ENTRY_STUBS = DirectResourceReader.typeNames().stream()
             .collect(java.util.stream.Collectors.toUnmodifiableMap(type -> type, type -> {
                 ObjectNode stub = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
                 stub.putObject("resource").put("resourceType", type);
@@ -402,7 +401,7 @@ public class PatientDataService {
                     + (resourceType.isEmpty() ? "resource without resourceType" : resourceType)
                     + "; expected " + entryType);
         }
-        if ("Observation".equals(resourceType) && !hasKnownCode(resource)) {
+        if (isUnreadLab(resource)) {
             return null; // a lab no rule reads (e.g. a sodium): not worth parsing
         }
         return resource;
@@ -427,6 +426,11 @@ public class PatientDataService {
 
     private static final int CODE_HASH = "code".hashCode();
     private static final int CODING_HASH = "coding".hashCode();
+
+    /** An Observation whose codes no rule reads (e.g. a sodium): not worth parsing. */
+    private boolean isUnreadLab(JsonNode resource) {
+        return "Observation".equals(resource.path("resourceType").textValue()) && !hasKnownCode(resource);
+    }
 
     private boolean hasKnownCode(JsonNode observation) {
         for (JsonNode coding : observation.path("code").path("coding")) {
