@@ -264,6 +264,7 @@ class FhirServerFetcherSecurityTest {
         assertThat(resources).hasSize(700).allMatch(Observation.class::isInstance);
         assertThat(resources.get(699).getIdElement().getIdPart()).isEqualTo("o699");
         assertThat(ehr.queries).hasSize(70);
+        assertThat(ehr.queries.get(0)).isEqualTo("patient=p1&_count=1000");
     }
 
     @Test
