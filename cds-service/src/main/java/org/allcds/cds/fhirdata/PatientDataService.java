@@ -108,6 +108,8 @@ public class PatientDataService {
         }
 
         Patient patient = null;
+        // one budget of bytes, resources and time for every key fetched (started at the first one)
+        FhirServerFetcher.Call fetching = null;
         Map<String, Checked> byReference = new LinkedHashMap<>();
         int dropped = 0;
         for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
@@ -116,14 +118,17 @@ public class PatientDataService {
             boolean fromPrefetch = value != null && !value.isNull();
             String query = def.query().replace("{{context.patientId}}", patientId);
             List<Checked> resources;
+            if (!fromPrefetch && fetching == null) {
+                fetching = fetcher.call(access);
+            }
             if (def.isRead()) {
                 resources = List.of(Checked.of(fromPrefetch
                         ? readSingle(key.getKey(), value, def.resourceType())
-                        : fetcher.read(access, query), key.getKey()));
+                        : fetching.read(query), key.getKey()));
             } else if (fromPrefetch) {
                 resources = readBundle(key.getKey(), value, def.resourceType(), readAhead);
             } else {
-                resources = fetcher.search(access, query).stream().map(r -> Checked.of(r, key.getKey())).toList();
+                resources = fetching.search(query).stream().map(r -> Checked.of(r, key.getKey())).toList();
             }
             for (Checked checked : resources) {
                 Resource r = checked.resource();

@@ -21,7 +21,9 @@ import org.springframework.stereotype.Component;
  * SSRF guard for the hook's {@code fhirServer}: the service connects only to FHIR servers the verified
  * caller may name (its issuer's {@code fhir-servers}; with auth off {@code all-cds.fhir-server.allowed-base-urls}),
  * over https unless the host is in {@code allow-http-hosts}, and never to loopback, link-local, any-local,
- * multicast or cloud-metadata addresses unless the host is in {@code allow-private-hosts}.
+ * multicast, cloud-metadata or private-range addresses unless the host is in {@code allow-private-hosts}.
+ * The allowlist is the main control; the address rule is the second line behind it (a listed name that
+ * comes to resolve to an internal address).
  *
  * <p>Checked twice: {@link #check} before the HAPI client is even built (so a refused request makes no
  * connection), and again by {@link #dnsResolver()} inside the HTTP client at connect time, so a name that
@@ -148,15 +150,27 @@ public class FhirServerGuard {
         return host != null && host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 
-    /** Loopback, link-local (169.254/16, fe80::/10), any-local, 0/8, multicast, broadcast, cloud metadata; also inside IPv6 embeddings. */
+    /**
+     * Loopback, link-local (169.254/16, fe80::/10), any-local, 0/8, multicast, broadcast, cloud metadata, and the
+     * private ranges: RFC 1918 (10/8, 172.16/12, 192.168/16), carrier-grade NAT (100.64/10), IETF protocol
+     * assignments (192.0.0/24), IPv6 unique-local (fc00::/7) and site-local (fec0::/10); also inside IPv6 embeddings.
+     */
     public static boolean isForbidden(InetAddress a) {
         if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress()
-                || METADATA.contains(a.getHostAddress().toLowerCase(Locale.ROOT))) {
+                || a.isSiteLocalAddress() || METADATA.contains(a.getHostAddress().toLowerCase(Locale.ROOT))) {
             return true;
         }
         byte[] b = a.getAddress();
         if (a instanceof Inet4Address) {
-            return b[0] == 0 || (b[0] & 0xff) == 255 && (b[1] & 0xff) == 255 && (b[2] & 0xff) == 255 && (b[3] & 0xff) == 255;
+            int first = b[0] & 0xff;
+            int second = b[1] & 0xff;
+            return first == 0
+                    || first == 100 && (second & 0xc0) == 64                 // 100.64.0.0/10
+                    || first == 192 && second == 0 && b[2] == 0             // 192.0.0.0/24
+                    || first == 255 && second == 255 && (b[2] & 0xff) == 255 && (b[3] & 0xff) == 255;
+        }
+        if ((b[0] & 0xfe) == 0xfc) {
+            return true; // fc00::/7 unique-local
         }
         if (a instanceof Inet6Address v6) {
             // ::a.b.c.d (IPv4-compatible), 64:ff9b::a.b.c.d (NAT64): judge the embedded IPv4 address

@@ -10,7 +10,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *
  * @param allowedBaseUrls   fhirServer base URLs accepted when authentication is off (with auth on, each issuer's {@code fhir-servers})
  * @param allowHttpHosts    hosts that may be reached over plain http (everything else: https only)
- * @param allowPrivateHosts hosts that may resolve to loopback, link-local, any-local, multicast or a metadata address
+ * @param allowPrivateHosts hosts that may resolve to loopback, link-local, any-local, multicast, a metadata address
+ *                          or a private range (10/8, 172.16/12, 192.168/16, 100.64/10, 192.0.0/24, fc00::/7)
  * @param maxResponseBytes  largest FHIR server response body read (per response, after decompression)
  */
 @ConfigurationProperties(prefix = "all-cds.fhir-server")

@@ -7,9 +7,12 @@ import ca.uhn.fhir.rest.client.apache.ApacheRestfulClientFactory;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import org.allcds.cds.fhirdata.FhirServerSettings;
+import org.apache.http.HttpRequest;
 import org.apache.http.client.config.RequestConfig;
+import org.apache.http.client.protocol.HttpClientContext;
 import org.apache.http.impl.client.CloseableHttpClient;
 import org.apache.http.impl.client.HttpClientBuilder;
+import org.apache.http.protocol.HttpContext;
 import org.springframework.stereotype.Component;
 
 /**
@@ -19,6 +22,8 @@ import org.springframework.stereotype.Component;
  *       target (another host), and the target would escape the fhirServer guard;</li>
  *   <li>every resolved address re-checked at connect time ({@link FhirServerGuard#dnsResolver()});</li>
  *   <li>bounded response bodies ({@link ResponseSizeLimit}), connect/read/pool timeouts;</li>
+ *   <li>within a hook call, its budget ({@link FhirServerCallBudget}): those timeouts cut to the time left
+ *       before its deadline, and its bytes counted;</li>
  *   <li>no cookies, no system proxy settings, no retries, no capability-statement round trip.</li>
  * </ul>
  *
@@ -48,6 +53,7 @@ public class GuardedFhirClients {
                 .disableAuthCaching()
                 .disableAutomaticRetries()
                 .setDnsResolver(guard.dnsResolver())
+                .addInterceptorLast(GuardedFhirClients::capTimeoutsAtTheCallDeadline)
                 .addInterceptorLast(new ResponseSizeLimit(guard.policy().maxResponseBytes()))
                 .setMaxConnTotal(50)
                 .setMaxConnPerRoute(10)
@@ -56,6 +62,15 @@ public class GuardedFhirClients {
         factory.setServerValidationMode(ServerValidationModeEnum.NEVER);
         factory.setHttpClient(httpClient);
         fhirContext.setRestfulClientFactory(factory);
+    }
+
+    /** Runs before the connection is leased and connected, which read the timeouts from the context. */
+    private static void capTimeoutsAtTheCallDeadline(HttpRequest request, HttpContext context) throws IOException {
+        FhirServerCallBudget budget = FhirServerCallBudget.current();
+        if (budget != null) {
+            HttpClientContext clientContext = HttpClientContext.adapt(context);
+            clientContext.setRequestConfig(budget.capTimeouts(clientContext.getRequestConfig()));
+        }
     }
 
     /** A HAPI client for {@code baseUrl}; call {@link FhirServerGuard#check} first. */

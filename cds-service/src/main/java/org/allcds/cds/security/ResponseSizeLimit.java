@@ -4,16 +4,21 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import org.apache.http.Header;
+import org.apache.http.HttpConnection;
 import org.apache.http.HttpEntity;
 import org.apache.http.HttpResponse;
 import org.apache.http.HttpResponseInterceptor;
+import org.apache.http.client.protocol.HttpClientContext;
 import org.apache.http.entity.HttpEntityWrapper;
 import org.apache.http.protocol.HttpContext;
 
 /**
  * Bounds every FHIR server response body: a declared {@code Content-Length} over the limit is refused
  * before reading, and the body stream itself counts bytes and fails past the limit (chunked or lying
- * responses, and decompressed gzip, since it runs after the client's decompression).
+ * responses, and decompressed gzip, since it runs after the client's decompression). Within a hook call
+ * ({@link FhirServerCallBudget}) the same stream also counts against the call's byte budget and checks
+ * its deadline on every read, so a response dripping a byte at a time is cut when the deadline passes.
+ * A body cut short closes its connection at once: closing the stream would otherwise read the rest.
  *
  * <p>An interceptor of the Apache client under HAPI rather than a HAPI {@code IClientInterceptor}: it sees
  * the raw entity before HAPI buffers or parses any of it, whichever HAPI code path reads the body.
@@ -38,12 +43,14 @@ public final class ResponseSizeLimit implements HttpResponseInterceptor {
                 // the counting stream still bounds it
             }
         }
+        FhirServerCallBudget budget = FhirServerCallBudget.current();
+        HttpConnection connection = HttpClientContext.adapt(context).getConnection();
         HttpEntity entity = response.getEntity();
         if (entity != null) {
             response.setEntity(new HttpEntityWrapper(entity) {
                 @Override
                 public InputStream getContent() throws IOException {
-                    return new Counting(super.getContent(), maxBytes);
+                    return new Counting(super.getContent(), maxBytes, budget, connection);
                 }
 
                 @Override
@@ -70,28 +77,28 @@ public final class ResponseSizeLimit implements HttpResponseInterceptor {
 
     private static final class Counting extends FilterInputStream {
         private final long max;
+        private final FhirServerCallBudget budget;
+        private final HttpConnection connection;
         private long count;
 
-        Counting(InputStream in, long max) {
+        Counting(InputStream in, long max, FhirServerCallBudget budget, HttpConnection connection) {
             super(in);
             this.max = max;
+            this.budget = budget;
+            this.connection = connection;
         }
 
         @Override
         public int read() throws IOException {
             int b = super.read();
-            if (b >= 0) {
-                add(1);
-            }
+            add(b >= 0 ? 1 : 0);
             return b;
         }
 
         @Override
         public int read(byte[] buf, int off, int len) throws IOException {
             int n = super.read(buf, off, len);
-            if (n > 0) {
-                add(n);
-            }
+            add(Math.max(n, 0));
             return n;
         }
 
@@ -104,8 +111,19 @@ public final class ResponseSizeLimit implements HttpResponseInterceptor {
 
         private void add(long n) throws IOException {
             count += n;
-            if (count > max) {
-                throw new ResponseTooLargeException(max);
+            try {
+                if (count > max) {
+                    throw new ResponseTooLargeException(max);
+                }
+                if (budget != null) {
+                    budget.addBytes(n);
+                    budget.checkDeadline();
+                }
+            } catch (IOException cut) {
+                if (connection != null) {
+                    connection.shutdown();
+                }
+                throw cut;
             }
         }
     }

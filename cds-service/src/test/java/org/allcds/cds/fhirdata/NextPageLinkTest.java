@@ -20,6 +20,18 @@ class NextPageLinkTest {
         "http://fhir:8080/fhir/, http://fhir:8080/fhir/../admin?page=2, false",
         "http://fhir:8080/fhir/, http://user@fhir:8080/fhir?page=2, false",
         "http://fhir:8080/fhir/, /fhir?page=2, false",
+        // encoded dots and slashes climb out of the base on servers that decode before routing
+        "https://ehr/fhir/, https://ehr/fhir/%2e%2e/admin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/%2E%2E/admin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/.%2e/admin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/%2e./admin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/..%2fadmin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/%2e%2e%2fadmin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/..%5cadmin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/%252e%252e/admin?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/./Observation?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/Observation/..?x, false",
+        "https://ehr/fhir/, https://ehr/fhir/Observation?_getpages=a%2e%2e&x=%2f, true",
     })
     void staysOnTheServer(String base, String link, boolean followed) {
         assertThat(FhirServerFetcher.sameServer(base, link)).isEqualTo(followed);

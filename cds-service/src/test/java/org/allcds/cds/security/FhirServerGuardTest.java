@@ -79,6 +79,30 @@ class FhirServerGuardTest {
         refused(guard, url, null);
     }
 
+    /**
+     * Private ranges (RFC 1918, IPv6 unique-local, carrier-grade NAT, IETF protocol assignments): refused like
+     * loopback even when allowlisted, unless the host is in allow-private-hosts. IP literals: no DNS, and the
+     * guard refuses before any HTTP client exists, so no connection is made.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "https://10.0.0.5/fhir", "https://10.255.255.254/fhir", "https://172.16.0.1/fhir", "https://172.31.9.9/fhir",
+            "https://192.168.1.10/fhir", "https://[fd00::1]/fhir", "https://[fc00::1]/fhir", "https://100.64.0.1/fhir",
+            "https://100.127.1.1/fhir", "https://192.0.0.192/fhir", "https://192.0.0.8/fhir",
+            "https://[::ffff:192.168.1.1]/fhir", "https://[64:ff9b::a00:1]/fhir"})
+    void privateRangesAreRefusedEvenWhenAllowlisted(String url) {
+        refused(authOff(List.of(url), List.of(), List.of()), url, null);
+    }
+
+    @Test
+    void aPrivateRangeHostCanBeAllowedExplicitly() {
+        FhirServerGuard guard = authOff(List.of("https://10.0.0.5/fhir", "https://[fd00::1]/fhir"),
+                List.of(), List.of("10.0.0.5", "[fd00::1]"));
+        assertThatCode(() -> guard.check("https://10.0.0.5/fhir", null)).doesNotThrowAnyException();
+        assertThatCode(() -> guard.check("https://[fd00::1]/fhir", null)).doesNotThrowAnyException();
+        refused(authOff(List.of("https://10.0.0.6/fhir"), List.of(), List.of("10.0.0.5")), "https://10.0.0.6/fhir", null);
+    }
+
     @Test
     void privateHostsCanBeAllowedExplicitly() {
         FhirServerGuard guard = authOff(List.of("http://127.0.0.1:8081/fhir", "http://[::1]:8081/fhir"),
@@ -118,8 +142,13 @@ class FhirServerGuardTest {
                 "fd00:ec2::254", "168.63.129.16")) {
             assertThat(FhirServerGuard.isForbidden(InetAddress.getByName(a))).as(a).isTrue();
         }
-        // private ranges are where EHR FHIR servers live: allowed (the allowlist decides)
-        for (String a : List.of("10.1.2.3", "172.16.0.1", "192.168.1.1", "93.184.216.34", "2001:db8::1", "fd12::1")) {
+        for (String a : List.of("10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "fd12::1", "fc00::1",
+                "100.64.0.1", "100.127.255.254", "192.0.0.192", "::ffff:10.0.0.1")) {
+            assertThat(FhirServerGuard.isForbidden(InetAddress.getByName(a))).as(a).isTrue();
+        }
+        // just outside those ranges, and public addresses
+        for (String a : List.of("93.184.216.34", "2001:db8::1", "11.0.0.1", "172.15.255.255", "172.32.0.1",
+                "192.169.0.1", "100.63.255.255", "100.128.0.1", "192.0.1.1", "fe00::1")) {
             assertThat(FhirServerGuard.isForbidden(InetAddress.getByName(a))).as(a).isFalse();
         }
     }
