@@ -89,7 +89,7 @@ class FhirServerFetcherSecurityTest {
         FhirContext fhir = FHIR;
         FhirServerSettings settings = new FhirServerSettings(Duration.ofSeconds(1), Duration.ofSeconds(2), 5);
         FhirServerGuard guard = new FhirServerGuard(
-                new AuthProperties(false, null, null, null, null, null, null, null, null),
+                new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(ehr.base()), List.of("127.0.0.1"), List.of("127.0.0.1"), LIMIT));
         clients = new GuardedFhirClients(fhir, settings, guard);
         fetcher = new FhirServerFetcher(fhir, settings, guard, clients);
@@ -195,7 +195,7 @@ class FhirServerFetcherSecurityTest {
     @Test
     void theConnectTimeAddressCheckStopsAForbiddenAddress() throws IOException {
         // the HTTP client itself refuses: what a DNS-rebinding name resolving to loopback would meet
-        FhirServerGuard strict = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null),
+        FhirServerGuard strict = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(), List.of("127.0.0.1"), List.of(), LIMIT));
         GuardedFhirClients strictClients = new GuardedFhirClients(FhirContext.forR4(),
                 new FhirServerSettings(Duration.ofSeconds(1), Duration.ofSeconds(1), 5), strict);
