@@ -89,7 +89,6 @@ public class HookRequestParser {
 
     /** Jackson's words for a duplicate member found while building the tree (they name its setting). */
     private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
-    private static final Pattern TRAILING_TOKEN = Pattern.compile("Trailing token");
 
     /**
      * The body's tree as one parse builds it. (A hook call's tree, from {@link #parse}, has the entries read from
@@ -130,7 +129,7 @@ public class HookRequestParser {
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             if (duplicate.lookingAt()) {
                 message = "Duplicate field '" + duplicate.group(1) + "'" + at;
-            } else if (message != null && TRAILING_TOKEN.matcher(message).lookingAt()) {
+            } else if (message != null && message.startsWith("Trailing token")) { // Jackson's words name its setting
                 message = "content after the end of the JSON document" + at;
             }
             throw RequestProblem.badRequest("malformed-json", "request body is not valid JSON: " + message);
