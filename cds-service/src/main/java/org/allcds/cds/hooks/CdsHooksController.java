@@ -3,14 +3,13 @@ package org.allcds.cds.hooks;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServicesJson;
-import com.fasterxml.jackson.databind.JsonNode;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Map;
-import java.util.Set;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.security.CdsHooksAuthFilter;
+import org.allcds.cds.security.LogText;
 import org.allcds.cds.services.ServiceCatalog;
 import org.allcds.cds.services.ServiceDefinition;
 import org.slf4j.Logger;
@@ -29,18 +28,19 @@ import org.springframework.web.bind.annotation.RestController;
 public class CdsHooksController {
 
     private static final Logger log = LoggerFactory.getLogger(CdsHooksController.class);
-    private static final Set<String> OUTCOMES = Set.of("accepted", "overridden");
 
     private final ServiceCatalog catalog;
     private final HookRequestParser parser;
     private final HookHandler handler;
+    private final FeedbackReader feedbackReader;
     private final long maxRequestBytes;
 
     public CdsHooksController(ServiceCatalog catalog, HookRequestParser parser, HookHandler handler,
-            @Value("${all-cds.http.max-request-bytes:10485760}") long maxRequestBytes) {
+            FeedbackReader feedbackReader, @Value("${all-cds.http.max-request-bytes:10485760}") long maxRequestBytes) {
         this.catalog = catalog;
         this.parser = parser;
         this.handler = handler;
+        this.feedbackReader = feedbackReader;
         this.maxRequestBytes = maxRequestBytes;
     }
 
@@ -67,31 +67,31 @@ public class CdsHooksController {
 
     @PostMapping(path = "/cds-services/{id}/feedback", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
-    public Map<String, Object> feedback(@PathVariable("id") String id, HttpServletRequest http) {
+    public Map<String, Object> feedback(@PathVariable("id") String id, HttpServletRequest http,
+            @RequestAttribute(name = CdsHooksAuthFilter.ISSUER_ATTRIBUTE, required = false) String issuer) {
         service(id);
-        JsonNode root = parser.readTree(body(http));
-        JsonNode feedback = root.get("feedback");
-        if (feedback == null || !feedback.isArray() || feedback.isEmpty()) {
-            throw RequestProblem.badRequest("invalid-feedback", "'feedback' must be a non-empty array");
-        }
-        int i = 0;
-        for (JsonNode item : feedback) {
-            String where = "feedback[" + i++ + "]";
-            if (!item.path("card").isTextual() || item.path("card").asText().isBlank()) {
-                throw RequestProblem.badRequest("invalid-feedback", where + ".card must be the card's uuid");
-            }
-            if (!OUTCOMES.contains(item.path("outcome").asText())) {
-                throw RequestProblem.badRequest("invalid-feedback", where + ".outcome must be accepted or overridden");
-            }
-            if (!item.path("outcomeTimestamp").isTextual()) {
-                throw RequestProblem.badRequest("invalid-feedback", where + ".outcomeTimestamp is required");
-            }
-        }
-        // Feedback is an audit signal for the team (which cards clinicians act on); it changes no decision.
-        feedback.forEach(item -> log.info("feedback service={} card={} outcome={} acceptedSuggestions={} overrideReason={}",
-                id, item.path("card").asText(), item.path("outcome").asText(),
-                item.path("acceptedSuggestions").size(), item.path("overrideReason").path("reason").path("code").asText("")));
+        FeedbackRequest feedback = feedbackReader.read(parser.readTree(body(http)));
+        // An audit signal for the team (which cards clinicians act on); it changes no decision. One line per
+        // call, every value escaped and capped; the clinicians' comments (free text) are not logged.
+        log.info("feedback service={} issuer={} items={} accepted={} overridden={} outcomes={}",
+                LogText.quoted(id, 64), LogText.quoted(issuer, 200), feedback.items().size(),
+                feedback.count(FeedbackRequest.Outcome.ACCEPTED), feedback.count(FeedbackRequest.Outcome.OVERRIDDEN),
+                LogText.quoted(outcomes(feedback), 8_000));
         return Map.of();
+    }
+
+    /** Each item as card:outcome[:suggestions taken | :override reason], comma-separated. */
+    private static String outcomes(FeedbackRequest feedback) {
+        StringBuilder out = new StringBuilder();
+        for (FeedbackRequest.Item item : feedback.items()) {
+            out.append(out.isEmpty() ? "" : ",").append(item.card()).append(':').append(item.outcome().name().toLowerCase());
+            if (item.outcome() == FeedbackRequest.Outcome.ACCEPTED) {
+                out.append(':').append(item.acceptedSuggestions().size());
+            } else if (item.overrideReason() != null && item.overrideReason().reason() != null) {
+                out.append(':').append(item.overrideReason().reason().code());
+            }
+        }
+        return out.toString();
     }
 
     private ServiceDefinition service(String id) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import jakarta.annotation.PreDestroy;
 import java.util.LinkedHashMap;
@@ -28,6 +29,12 @@ public class HookRequestParser {
             .nodeFactory(CompactNodeFactory.INSTANCE)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .build();
+    /**
+     * A whole body: bytes after the document ("{...} garbage", a second document) are refused. Not the mapper's
+     * own setting, which would also refuse the rest of a document after a value read from the middle of it.
+     * Every way a body is read ends in a parse of its end by this reader (SplitTreeReader's skeleton, or whole).
+     */
+    static final ObjectReader DOCUMENT = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final IdleHelpers helpers;
     private final SplitTreeReader splitReader;
@@ -110,7 +117,7 @@ public class HookRequestParser {
             }
         }
         try {
-            JsonNode root = JSON.readTree(body);
+            JsonNode root = DOCUMENT.readTree(body);
             if (root == null || root.isMissingNode()) {
                 throw RequestProblem.badRequest("malformed-json", "request body is empty");
             }
@@ -118,9 +125,12 @@ public class HookRequestParser {
         } catch (JsonProcessingException e) {
             String message = e.getOriginalMessage();
             Matcher duplicate = DUPLICATE_MEMBER.matcher(message == null ? "" : message);
+            String at = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             if (duplicate.lookingAt()) {
-                message = "Duplicate field '" + duplicate.group(1) + "'" + (e.getLocation() == null ? ""
-                        : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+                message = "Duplicate field '" + duplicate.group(1) + "'" + at;
+            } else if (message != null && message.startsWith("Trailing token")) { // Jackson's words name its setting
+                message = "content after the end of the JSON document" + at;
             }
             throw RequestProblem.badRequest("malformed-json", "request body is not valid JSON: " + message);
         } catch (java.io.IOException e) {
@@ -136,6 +146,9 @@ public class HookRequestParser {
         }
         String hook = requiredText(root, "hook");
         String hookInstance = requiredText(root, "hookInstance");
+        if (!Uuids.isUuid(hookInstance)) {
+            throw RequestProblem.badRequest("invalid-request", "'hookInstance' must be a UUID");
+        }
         JsonNode context = root.get("context");
         if (context == null || !context.isObject()) {
             throw RequestProblem.badRequest("invalid-request", "'context' must be an object");
@@ -172,9 +185,15 @@ public class HookRequestParser {
                     throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization' must be an object");
                 }
                 token = requiredText(auth, "access_token", "fhirAuthorization.access_token");
-                JsonNode type = auth.get("token_type");
-                if (type != null && !"Bearer".equalsIgnoreCase(type.asText())) {
-                    throw RequestProblem.badRequest("invalid-request", "fhirAuthorization.token_type must be Bearer");
+                // CDS Hooks 2.0: token_type (always Bearer) and subject are required; patient, when given, is this call's
+                if (!"Bearer".equalsIgnoreCase(requiredText(auth, "token_type", "fhirAuthorization.token_type"))) {
+                    throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization.token_type' must be Bearer");
+                }
+                requiredText(auth, "subject", "fhirAuthorization.subject");
+                JsonNode patient = auth.get("patient");
+                if (patient != null && !patient.isNull() && !patientId.equals(patient.isTextual() ? patient.asText() : null)) {
+                    throw RequestProblem.badRequest("invalid-request",
+                            "'fhirAuthorization.patient' must be context.patientId, the patient of this call");
                 }
             }
             access = new FhirServerAccess(fhirServer.asText(), token);

@@ -3,6 +3,7 @@ package org.allcds.cds.hooks;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -102,7 +103,9 @@ final class SplitTreeReader {
             }
             work.scanned();
             String marker = "\u0000split-" + Long.toHexString(System.nanoTime()) + "-" + CALLS.incrementAndGet() + "#";
-            JsonNode root = json.readTree(skeleton(body, cuts, marker));
+            // what follows the root is in the skeleton: bytes there refuse it (and the whole parse words it)
+            JsonNode root = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .readTree(skeleton(body, cuts, marker));
             work.take();
             work.awaitAll();
             if (work.failed || root == null || !root.isObject()) {

@@ -63,16 +63,24 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
                     "authentication required: send a CDS Hooks JWT as 'Authorization: Bearer <token>'");
             return;
         }
+        String endpoint = routedPath(request);
         try {
-            JwtVerifier.VerifiedCaller caller = verifier.verify(header.substring(7).trim());
+            JwtVerifier.VerifiedCaller caller = verifier.verify(header.substring(7).trim(), endpoint);
             request.setAttribute(ISSUER_ATTRIBUTE, caller.issuer());
         } catch (JwtVerifier.Rejected e) {
-            log.info("401 on {} {}: {}", request.getMethod(), request.getRequestURI().replaceAll("[\\r\\n]", "_"), e.getMessage());
+            log.info("401 on {} {}: {}", LogText.quoted(request.getMethod(), 16), LogText.quoted(endpoint, 200),
+                    LogText.quoted(e.getMessage(), 300));
             unauthorized(response, "Bearer realm=\"cds-services\", error=\"invalid_token\"",
                     "the bearer token was rejected (invalid, expired, replayed or from an unknown issuer)");
             return;
         }
         chain.doFilter(request, response);
+    }
+
+    /** The endpoint the request is routed to (the token's aud must be its URL): never the raw request URI. */
+    private static String routedPath(HttpServletRequest request) {
+        String pathInfo = request.getPathInfo();
+        return request.getServletPath() + (pathInfo == null ? "" : pathInfo);
     }
 
     private static void unauthorized(HttpServletResponse response, String challenge, String message) throws IOException {

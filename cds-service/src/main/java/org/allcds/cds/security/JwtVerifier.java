@@ -19,6 +19,7 @@ import java.net.URI;
 import java.net.URL;
 import java.text.ParseException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
@@ -26,9 +27,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Verifies a CDS Hooks 2.0 caller JWT with nimbus-jose-jwt: signature (ES384 or RS384 only) against the
- * issuer's JWKS, {@code iss} in the allowlist, {@code aud} = the configured audience, {@code exp} required
- * and not past, {@code iat} required and not in the future, {@code jti} required and not replayed.
- * All within {@code clock-skew}.
+ * issuer's JWKS, {@code iss} in the allowlist, {@code aud} the URL of the endpoint called (a string or an array
+ * holding it; a trailing slash aside), {@code exp} required and not past, {@code iat} required and not in the
+ * future, the token's life no longer than {@code max-token-lifetime}, {@code jti} required and not replayed
+ * (per issuer). All within {@code clock-skew}.
  *
  * <p>The JWKS URL: the token's {@code jku} only if it is in that issuer's {@code allowed-jku}; otherwise
  * the issuer's configured {@code jwks-url}. So the set of URLs fetched is fixed by configuration, never
@@ -51,8 +53,17 @@ public class JwtVerifier {
         this.replays = new ReplayCache(auth.replayCacheSize(), clock);
     }
 
-    /** The verified caller; {@link Rejected} (its message for the log only) when anything is wrong. */
-    public VerifiedCaller verify(String token) throws Rejected {
+    /**
+     * The verified caller; {@link Rejected} (its message for the log only) when anything is wrong.
+     *
+     * @param routedPath the path of the endpoint called within the application, as routed (servlet path and
+     *     path info, not the raw request URI): the token's {@code aud} must be that endpoint's URL
+     */
+    public VerifiedCaller verify(String token, String routedPath) throws Rejected {
+        String endpoint = auth.audienceOf(routedPath);
+        if (endpoint == null) {
+            throw new Rejected("not a CDS Hooks endpoint");
+        }
         SignedJWT jwt;
         JWTClaimsSet unverified;
         try {
@@ -78,7 +89,7 @@ public class JwtVerifier {
         DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
         processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, jwks(jwksUrl(issuer, jwt.getHeader().getJWKURL()))));
         DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(
-                Set.of(auth.audience()),
+                Set.of(endpoint, endpoint + "/"),
                 new JWTClaimsSet.Builder().issuer(issuer.iss()).build(),
                 Set.of("iss", "aud", "exp", "iat", "jti"),
                 Set.of());
@@ -95,17 +106,23 @@ public class JwtVerifier {
 
         Instant now = clock.instant();
         Instant iat = verified.getIssueTime().toInstant();
+        Instant exp = verified.getExpirationTime().toInstant();
         if (iat.isAfter(now.plus(auth.clockSkew()))) {
             throw new Rejected("iat is in the future");
+        }
+        // A long-lived token is a stolen token's long life, and its jti would be kept as long
+        Duration longest = auth.maxTokenLifetime().plus(auth.clockSkew());
+        if (Duration.between(iat, exp).compareTo(longest) > 0 || exp.isAfter(now.plus(longest))) {
+            throw new Rejected("token lifetime beyond max-token-lifetime");
         }
         String jti = verified.getJWTID();
         if (jti == null || jti.isBlank()) {
             throw new Rejected("jti missing");
         }
-        Instant keepUntil = verified.getExpirationTime().toInstant().plus(auth.clockSkew());
+        Instant keepUntil = exp.plus(auth.clockSkew());
         switch (replays.record(issuer.iss(), jti, keepUntil)) {
             case REPLAYED -> throw new Rejected("jti replayed");
-            case FULL -> throw new Rejected("replay cache full of unexpired tokens");
+            case FULL -> throw new Rejected("replay cache full of this issuer's unexpired tokens");
             default -> { }
         }
         return new VerifiedCaller(issuer.iss(), verified.getSubject(), jti);

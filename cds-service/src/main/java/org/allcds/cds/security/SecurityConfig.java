@@ -40,7 +40,7 @@ public class SecurityConfig {
             if (auth.issuers().isEmpty()) {
                 log.warn("all-cds.auth.issuers is empty: every hook call will be refused with 401 until an issuer is configured");
             }
-            log.info("CDS Hooks JWT authentication on: audience {}, issuers {}", auth.audience(),
+            log.info("CDS Hooks JWT authentication on: audience {} (each endpoint's below it), issuers {}", auth.audience(),
                     auth.issuers().stream().map(AuthProperties.Issuer::iss).toList());
         }
         return registration;

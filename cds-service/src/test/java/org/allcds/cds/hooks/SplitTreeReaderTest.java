@@ -185,6 +185,28 @@ class SplitTreeReaderTest {
         assertThat(split).as("bodies accepted and read in parts").isGreaterThan(5);
     }
 
+    /** Bytes after the document ("{...} garbage", a second document) are a 400 however the body is read. */
+    @Test
+    void bytesAfterTheDocumentAreRefusedEveryWay() throws Exception {
+        for (int copies : new int[] {0, 2}) { // short (one pass), long (in parts with a helper)
+            String text = JSON.writeValueAsString(longRequest(FixtureCatalog.load().get(0), copies));
+            for (String tail : List.of(" garbage", "{}", "\n{\"hook\":\"patient-view\"}", " ]", " 1", " \"x\"")) {
+                byte[] body = bytes(text + tail);
+                for (HookRequestParser parser : List.of(WHOLE, SPLIT, READING_ENTRIES, ONE_PASS)) {
+                    assertThat(outcome(parser, body)).as("%d copies, tail %s", copies, tail)
+                            .startsWith("400 request body is not valid JSON");
+                    try {
+                        parser.readTree(body);
+                        throw new AssertionError("readTree accepted bytes after the document: " + tail);
+                    } catch (RequestProblem p) {
+                        assertThat(p.code()).isEqualTo("malformed-json");
+                    }
+                }
+            }
+            assertThat(outcome(SPLIT, bytes(text + " \n\t"))).as("whitespace after it is fine").startsWith("tree ");
+        }
+    }
+
     /**
      * Each element of a cut array is handed to the entry reader once as tokens; one it answers there stands in
      * the tree as it says, one it does not is parsed into its tree and handed over again; the answers line up

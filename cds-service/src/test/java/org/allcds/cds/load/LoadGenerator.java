@@ -132,9 +132,11 @@ public final class LoadGenerator {
                 return;
             }
             long t0 = System.nanoTime();
-            String token = TestTokens.sign(key, JWSAlgorithm.ES384, TestTokens.claims(iss, audience).build());
-            signNanos.addAndGet(System.nanoTime() - t0);
             int which = i % bodies.size();
+            // aud: the URL of the endpoint called, below the discovery URL (paths are /cds-services/{id})
+            String endpoint = audience + paths.get(which).substring("/cds-services".length());
+            String token = TestTokens.sign(key, JWSAlgorithm.ES384, TestTokens.claims(iss, endpoint).build());
+            signNanos.addAndGet(System.nanoTime() - t0);
             HttpRequest request = HttpRequest.newBuilder(target.resolve(paths.get(which)))
                     .timeout(Duration.ofSeconds(30))
                     .header("Content-Type", "application/json")

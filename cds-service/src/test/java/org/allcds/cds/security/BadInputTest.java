@@ -103,6 +103,11 @@ class BadInputTest {
                 "{\"hook\":\"patient-view\",\"hook\":\"order-select\"}")) {
             assertError(send("all-disease-status", body), 400, "malformed-json");
         }
+        // bytes after the document: never read as if they were not there
+        String valid = json.writeValueAsString(request("late-marrow-relapse"));
+        for (String tail : List.of(" garbage", "{}", "\n{\"hook\":\"order-select\"}")) {
+            assertError(send("all-disease-status", valid + tail), 400, "malformed-json");
+        }
     }
 
     @Test

@@ -51,6 +51,11 @@ class CdsHooksAuthTest {
     static final String ISS_A = "https://ehr-a.test";
     static final String ISS_B = "https://ehr-b.test";
     static final String SERVICE = "/cds-services/all-disease-status";
+    /** CDS Hooks 2.0: the aud of a call is the URL of the endpoint called. */
+    static final String SERVICE_AUD = AUD + "/all-disease-status";
+    static final String FEEDBACK_AUD = SERVICE_AUD + "/feedback";
+    static final String FEEDBACK = "{\"feedback\":[{\"card\":\"6f1c3c1e-9b0a-4d55-8a53-0d2b7e4f9a10\",\"outcome\":\"accepted\","
+            + "\"acceptedSuggestions\":[{\"id\":\"0c4b5a0e-3f57-4b8e-9a8e-1f2d3c4b5a6d\"}],\"outcomeTimestamp\":\"2025-01-01T00:00:00Z\"}]}";
 
     static final ECKey EC = TestTokens.ecKey("ec-384", Curve.P_384);
     static final RSAKey RSA = TestTokens.rsaKey("rsa-2048");
@@ -105,7 +110,26 @@ class CdsHooksAuthTest {
     }
 
     private static JWTClaimsSet valid() {
-        return TestTokens.claims(ISS_A, AUD).build();
+        return TestTokens.claims(ISS_A, SERVICE_AUD).build();
+    }
+
+    private static String es384(JWTClaimsSet claims) {
+        return TestTokens.sign(EC, JWSAlgorithm.ES384, claims);
+    }
+
+    private static String withAudience(Object aud) {
+        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder(valid());
+        if (aud instanceof List<?> list) {
+            claims.audience(list.stream().map(String::valueOf).toList());
+        } else {
+            claims.audience((String) aud);
+        }
+        return es384(claims.build());
+    }
+
+    private MvcResult feedback(String token) throws Exception {
+        return mvc.perform(post(SERVICE + "/feedback").contentType(MediaType.APPLICATION_JSON).content(FEEDBACK)
+                .header("Authorization", "Bearer " + token)).andReturn();
     }
 
     private MvcResult call(String token) throws Exception {
@@ -182,10 +206,45 @@ class CdsHooksAuthTest {
 
     @Test
     void feedbackWithTokenIsAccepted() throws Exception {
-        String body = "{\"feedback\":[{\"card\":\"c1\",\"outcome\":\"accepted\",\"outcomeTimestamp\":\"2025-01-01T00:00:00Z\"}]}";
-        MvcResult r = mvc.perform(post(SERVICE + "/feedback").contentType(MediaType.APPLICATION_JSON).content(body)
-                .header("Authorization", "Bearer " + TestTokens.sign(EC, JWSAlgorithm.ES384, valid()))).andReturn();
-        assertThat(r.getResponse().getStatus()).isEqualTo(200);
+        MvcResult r = feedback(es384(TestTokens.claims(ISS_A, FEEDBACK_AUD).build()));
+        assertThat(r.getResponse().getStatus()).as(r.getResponse().getContentAsString()).isEqualTo(200);
+    }
+
+    /** As the CDS Hooks Sandbox signs: ES384, aud the endpoint's URL, a jku header this service does not allowlist. */
+    @Test
+    void sandboxStyleTokenIsAccepted() throws Exception {
+        String token = TestTokens.sign(EC, JWSAlgorithm.ES384, TestTokens.claims(ISS_A, SERVICE_AUD).build(),
+                h -> h.jwkURL(java.net.URI.create("https://sandbox.cds-hooks.org/.well-known/jwks.json")));
+        MvcResult r = call(token);
+        assertThat(r.getResponse().getStatus()).as(r.getResponse().getContentAsString()).isEqualTo(200);
+    }
+
+    @Test
+    void audienceInAnArrayOrWithATrailingSlashIsAccepted() throws Exception {
+        assertThat(call(withAudience(List.of("https://other.test/cds-services/x", SERVICE_AUD))).getResponse().getStatus())
+                .isEqualTo(200);
+        assertThat(call(withAudience(SERVICE_AUD + "/")).getResponse().getStatus()).isEqualTo(200);
+        assertThat(feedback(es384(TestTokens.claims(ISS_A, FEEDBACK_AUD + "/").build())).getResponse().getStatus()).isEqualTo(200);
+    }
+
+    @Test
+    void tokenForAnotherEndpointOfTheServiceIs401() throws Exception {
+        assertUnauthorized(call(withAudience(AUD))); // discovery's
+        assertUnauthorized(call(withAudience(AUD + "/all-order-followup")));
+        assertUnauthorized(call(withAudience(FEEDBACK_AUD)));
+        assertUnauthorized(feedback(es384(TestTokens.claims(ISS_A, SERVICE_AUD).build())));
+        assertUnauthorized(feedback(es384(TestTokens.claims(ISS_A, AUD).build())));
+    }
+
+    @Test
+    void tokenLivingLongerThanTheCapIs401() throws Exception {
+        Instant now = Instant.now();
+        assertUnauthorized(call(es384(new JWTClaimsSet.Builder(valid())
+                .expirationTime(Date.from(now.plus(java.time.Duration.ofDays(36_500)))).build()))); // a century
+        assertUnauthorized(call(es384(new JWTClaimsSet.Builder(valid()) // issued long ago, expiring soon
+                .issueTime(Date.from(now.minusSeconds(1200))).expirationTime(Date.from(now.plusSeconds(60))).build())));
+        assertUnauthorized(call(es384(new JWTClaimsSet.Builder(valid()) // 5 min cap + 30 s skew exceeded
+                .expirationTime(Date.from(now.plusSeconds(400))).build())));
     }
 
     // --- refused tokens -------------------------------------------------------------------
@@ -271,7 +330,7 @@ class CdsHooksAuthTest {
     }
 
     @Test
-    void wrongOrMissingAudienceIs401() throws Exception {
+    void wrongOrMissingAudienceIs401() throws Exception { // (AUD + "/" is discovery's, not this endpoint's)
         assertUnauthorized(call(TestTokens.sign(EC, JWSAlgorithm.ES384,
                 new JWTClaimsSet.Builder(valid()).audience("https://other.test/cds-services").build())));
         assertUnauthorized(call(TestTokens.sign(EC, JWSAlgorithm.ES384,
@@ -310,7 +369,7 @@ class CdsHooksAuthTest {
         assertThat(call(token).getResponse().getStatus()).isEqualTo(200);
         assertUnauthorized(call(token));
         // the same jti re-signed in a new token is a replay too
-        JWTClaimsSet again = TestTokens.claims(ISS_A, AUD).jwtID(com.nimbusds.jwt.SignedJWT.parse(token).getJWTClaimsSet().getJWTID()).build();
+        JWTClaimsSet again = TestTokens.claims(ISS_A, SERVICE_AUD).jwtID(com.nimbusds.jwt.SignedJWT.parse(token).getJWTClaimsSet().getJWTID()).build();
         assertUnauthorized(call(TestTokens.sign(RSA, JWSAlgorithm.RS384, again)));
     }
 
@@ -327,7 +386,7 @@ class CdsHooksAuthTest {
         String fhirToken = "secret-fhir-token-" + java.util.UUID.randomUUID();
         MvcResult r = mvc.perform(post(SERVICE).contentType(MediaType.APPLICATION_JSON)
                 .content(json.writeValueAsBytes(noPrefetch(FHIR.baseUrl(), fhirToken)))
-                .header("Authorization", "Bearer " + TestTokens.sign(EC, JWSAlgorithm.ES384, TestTokens.claims(ISS_B, AUD).build())))
+                .header("Authorization", "Bearer " + TestTokens.sign(EC, JWSAlgorithm.ES384, TestTokens.claims(ISS_B, SERVICE_AUD).build())))
                 .andReturn();
         assertThat(r.getResponse().getStatus()).isEqualTo(400);
         assertThat(json.readTree(r.getResponse().getContentAsByteArray()).path("error").asText()).isEqualTo("fhir-server-not-allowed");
@@ -358,6 +417,17 @@ class CdsHooksAuthTest {
                 .content(json.writeValueAsBytes(noPrefetch(FHIR.baseUrl(), "t")))).andReturn();
         assertUnauthorized(r);
         assertThat(FHIR.connections()).isEqualTo(before);
+    }
+
+    /** The reason for a 401 is logged, with what the caller put in the token escaped: no forged log lines. */
+    @Test
+    void rejectionReasonsAreLoggedOnOneLine(CapturedOutput output) throws Exception {
+        assertUnauthorized(call(withAudience("https://x.test\nERROR forged-line\r\u2028")));
+        // the routed path is the decoded one: an encoded line break in it must not break the line
+        assertUnauthorized(mvc.perform(post(java.net.URI.create("/cds-services/x%0AERROR%20forged-line%E2%80%A8"))
+                .contentType(MediaType.APPLICATION_JSON).content("{}").header("Authorization", "Bearer " + es384(valid())))
+                .andReturn());
+        assertThat(output.getAll()).contains("forged-line").doesNotContain("\nERROR forged-line").doesNotContain("\u2028");
     }
 
     @Test

@@ -109,7 +109,7 @@ class FhirServerFetcherSecurityTest {
             clients.close();
         }
         FhirServerGuard guard = new FhirServerGuard(
-                new AuthProperties(false, null, null, null, null, null, null, null, null),
+                new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(ehr.base()), List.of("127.0.0.1"), List.of("127.0.0.1"), LIMIT));
         clients = new GuardedFhirClients(FHIR, settings, guard);
         fetcher = new FhirServerFetcher(FHIR, settings, guard, clients);
@@ -220,7 +220,7 @@ class FhirServerFetcherSecurityTest {
     @Test
     void theConnectTimeAddressCheckStopsAForbiddenAddress() throws IOException {
         // the HTTP client itself refuses: what a DNS-rebinding name resolving to loopback would meet
-        FhirServerGuard strict = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null),
+        FhirServerGuard strict = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(), List.of("127.0.0.1"), List.of(), LIMIT));
         GuardedFhirClients strictClients = new GuardedFhirClients(FhirContext.forR4(),
                 new FhirServerSettings(Duration.ofSeconds(1), Duration.ofSeconds(1), 5, null, null, null, null), strict);

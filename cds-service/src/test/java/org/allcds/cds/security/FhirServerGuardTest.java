@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class FhirServerGuardTest {
 
     private static AuthProperties auth(boolean enabled, List<AuthProperties.Issuer> issuers) {
-        return new AuthProperties(enabled, "https://cds.test/cds-services", null, issuers, null, null, null, null, null);
+        return new AuthProperties(enabled, "https://cds.test/cds-services", null, issuers, null, null, null, null, null, null);
     }
 
     private static FhirServerGuard authOff(List<String> allowed, List<String> http, List<String> priv) {
