@@ -31,6 +31,7 @@ import org.springframework.stereotype.Component;
 public class CardFactory {
 
     public static final String TOPIC_SYSTEM = "urn:all-cds:card-topic";
+    public static final String OVERRIDE_REASON_SYSTEM = "urn:all-cds:override-reason";
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]+)}");
     private static final int MAX_SUMMARY = 139;
 
@@ -110,6 +111,7 @@ public class CardFactory {
         for (Map<String, Object> test : tests) {
             card.addSuggestion(suggestion(test, patientId));
         }
+        card.setOverrideReasons(overrideReasons());
 
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", evidence);
@@ -119,6 +121,16 @@ public class CardFactory {
         def.extension().forEach((key, definition) -> extension.put(key, results.get(definition)));
         card.setExtension(new AllCdsCardExtension(extension));
         return card;
+    }
+
+    /** A fresh list per card: the card's JSON objects are not shared between cards. */
+    private List<CdsServiceResponseCodingJson> overrideReasons() {
+        List<CdsServiceResponseCodingJson> reasons = new ArrayList<>(settings.overrideReasons().size());
+        for (CardSettings.OverrideReason reason : settings.overrideReasons()) {
+            reasons.add(new CdsServiceResponseCodingJson().setSystem(OVERRIDE_REASON_SYSTEM).setCode(reason.code())
+                    .setDisplay(reason.display()));
+        }
+        return reasons;
     }
 
     private static CdsServiceIndicatorEnum indicator(CardDefinition def, Map<String, Object> results) {

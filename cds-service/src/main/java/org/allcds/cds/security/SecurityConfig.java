@@ -3,6 +3,7 @@ package org.allcds.cds.security;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -17,9 +18,10 @@ public class SecurityConfig {
     private static final Logger log = LoggerFactory.getLogger(SecurityConfig.class);
 
     @Bean
-    public FilterRegistrationBean<CdsHooksAuthFilter> cdsHooksAuthFilter(AuthProperties auth, Clock clock) {
+    public FilterRegistrationBean<CdsHooksAuthFilter> cdsHooksAuthFilter(AuthProperties auth, Clock clock,
+            ObjectProvider<SharedReplayStore> sharedReplays) {
         FilterRegistrationBean<CdsHooksAuthFilter> registration = new FilterRegistrationBean<>(
-                new CdsHooksAuthFilter(new JwtVerifier(auth, clock)));
+                new CdsHooksAuthFilter(new JwtVerifier(auth, clock, sharedReplays.getIfAvailable())));
         registration.addUrlPatterns("/cds-services", "/cds-services/*");
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 100);
         registration.setName("cdsHooksAuthFilter");
