@@ -226,6 +226,20 @@ class CardLedgerServiceTest {
         assertThat(topics(hookCall("late-marrow-relapse"))).contains("tx-relapse-review");
     }
 
+    @Test
+    void prometheusShowsCallsCardsPerTopicAndFeedbackOutcomes() throws Exception {
+        JsonNode cards = hookCall("late-marrow-relapse");
+        assertThat(post(FEEDBACK, feedback(overridden(card(cards, "tx-relapse-review"), "not-applicable",
+                java.time.Instant.now().toString()))).status()).isEqualTo(200);
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(uri("/actuator/prometheus")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body())
+                .contains("allcds_hook_calls_seconds_count{service=\"all-disease-status\",status=\"200\"}")
+                .contains("allcds_cards_issued_total{service=\"all-disease-status\",topic=\"tx-relapse-review\"}")
+                .contains("allcds_feedback_items_total{outcome=\"overridden\",service=\"all-disease-status\"}");
+    }
+
     static JsonNode find(JsonNode topics, String topic) {
         for (JsonNode t : topics) {
             if (topic.equals(t.get("topic").asText())) {
