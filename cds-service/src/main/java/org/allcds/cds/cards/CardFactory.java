@@ -20,6 +20,8 @@ import org.allcds.cds.services.CardDefinition;
 import org.allcds.cds.services.ServiceDefinition;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.ServiceRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -31,6 +33,9 @@ import org.springframework.stereotype.Component;
 public class CardFactory {
 
     public static final String TOPIC_SYSTEM = "urn:all-cds:card-topic";
+    /** The service card topic for an evaluation that could not decide every card (card-contract.md). */
+    public static final String EVALUATION_INCOMPLETE = "evaluation-incomplete";
+    private static final Logger log = LoggerFactory.getLogger(CardFactory.class);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]+)}");
     private static final int MAX_SUMMARY = 139;
 
@@ -52,32 +57,94 @@ public class CardFactory {
             names.add(service.gate());
         }
         for (CardDefinition card : service.cards()) {
-            addIfSet(names, card.fires());
-            addIfSet(names, card.indicatorDefinition());
-            addIfSet(names, card.findings());
-            addIfSet(names, card.evidence());
-            addIfSet(names, card.tests());
-            addIfSet(names, card.treatmentOptions());
-            names.addAll(card.extension().values());
-            Matcher m = PLACEHOLDER.matcher(card.summary() == null ? "" : card.summary());
-            while (m.find()) {
-                names.add(m.group(1));
-            }
+            names.addAll(definitionsOf(card));
         }
         return java.util.Collections.unmodifiableSet(names);
     }
 
     public List<CdsServiceResponseCardJson> build(ServiceDefinition service, Map<String, Object> results, String patientId) {
+        return build(service, results, Map.of(), patientId);
+    }
+
+    /**
+     * The cards the evaluation decided. A card whose definitions could not be evaluated, or that cannot be
+     * built, is left out, never the others: they are returned with an {@code evaluation-incomplete} card
+     * (clinical-rules.md, "Safety"), and the cause is logged once.
+     *
+     * @param failures definitions that could not be evaluated, with their error
+     */
+    public List<CdsServiceResponseCardJson> build(ServiceDefinition service, Map<String, Object> results,
+            Map<String, ? extends RuntimeException> failures, String patientId) {
         List<CdsServiceResponseCardJson> cards = new ArrayList<>();
-        if (service.gate() != null && !Boolean.TRUE.equals(results.get(service.gate()))) {
+        List<String> lost = new ArrayList<>();
+        RuntimeException cause = failures.isEmpty() ? null : failures.values().iterator().next();
+        if (service.gate() != null && failures.containsKey(service.gate())) {
+            lost.add("all cards (whether the patient has ALL could not be evaluated)");
+        } else if (service.gate() != null && !Boolean.TRUE.equals(results.get(service.gate()))) {
             return cards; // no ALL, no card
-        }
-        for (CardDefinition def : service.cards()) {
-            if (Boolean.TRUE.equals(results.get(def.fires()))) {
-                cards.add(card(def, results, patientId));
+        } else {
+            for (CardDefinition def : service.cards()) {
+                if (failures.containsKey(def.fires())) {
+                    lost.add(def.topic());
+                    continue;
+                }
+                if (!Boolean.TRUE.equals(results.get(def.fires()))) {
+                    continue;
+                }
+                if (definitionsOf(def).stream().anyMatch(failures::containsKey)) {
+                    lost.add(def.topic()); // fired, but its content could not be evaluated: no half card
+                    continue;
+                }
+                try {
+                    cards.add(card(def, results, patientId));
+                } catch (RuntimeException e) {
+                    lost.add(def.topic());
+                    cause = cause == null ? e : cause;
+                }
             }
         }
+        if (!lost.isEmpty()) {
+            log.warn("service {}: evaluation incomplete, cards left out {}; definitions that failed {}", service.id(),
+                    lost, failures.keySet(), cause);
+            cards.add(evaluationIncomplete(lost));
+        }
         return cards;
+    }
+
+    /** The service card telling the clinician that part of the evaluation failed; no evidence: no result is at fault. */
+    private CdsServiceResponseCardJson evaluationIncomplete(List<String> lost) {
+        CdsServiceResponseCardJson card = new CdsServiceResponseCardJson();
+        card.setUuid(UUID.randomUUID().toString());
+        card.setSummary("Part of the ALL evaluation failed: review the record directly");
+        card.setIndicator(CdsServiceIndicatorEnum.WARNING);
+        card.setSource(new CdsServiceResponseCardSourceJson()
+                .setLabel(settings.sourceLabel())
+                .setTopic(new CdsServiceResponseCodingJson()
+                        .setSystem(TOPIC_SYSTEM).setCode(EVALUATION_INCOMPLETE).setDisplay("Evaluation incomplete")));
+        card.setDetail("Part of the evaluation of this record failed, so some cards may be missing. The other cards"
+                + " shown were evaluated in full; look at the record directly for what these would have covered: "
+                + String.join(", ", lost) + ".\n\n**Evidence**: none (the failure is in the service, not in a result)\n");
+        Map<String, Object> extension = new LinkedHashMap<>();
+        extension.put("evidence", List.of());
+        card.setExtension(new AllCdsCardExtension(extension));
+        return card;
+    }
+
+    /** Every definition a card reads (its fires definition included). */
+    private static Set<String> definitionsOf(CardDefinition card) {
+        Set<String> names = new LinkedHashSet<>();
+        addIfSet(names, card.fires());
+        addIfSet(names, card.indicatorDefinition());
+        addIfSet(names, card.findings());
+        addIfSet(names, card.evidence());
+        addIfSet(names, card.tests());
+        addIfSet(names, card.treatmentOptions());
+        names.addAll(card.extension().values());
+        Matcher m = PLACEHOLDER.matcher(card.summary() == null ? "" : card.summary());
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
     }
 
     private CdsServiceResponseCardJson card(CardDefinition def, Map<String, Object> results, String patientId) {
