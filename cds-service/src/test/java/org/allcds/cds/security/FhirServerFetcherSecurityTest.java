@@ -332,7 +332,7 @@ class FhirServerFetcherSecurityTest {
     private final List<GuardedFhirClients> extraClients = new CopyOnWriteArrayList<>();
 
     private FhirServerFetcher fetcherFor(String base, FhirServerSettings settings) {
-        FhirServerGuard guard = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null),
+        FhirServerGuard guard = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(base), List.of("127.0.0.1"), List.of("127.0.0.1"), LIMIT));
         FhirContext fhir = FhirContext.forR4();
         GuardedFhirClients own = new GuardedFhirClients(fhir, settings, guard);
