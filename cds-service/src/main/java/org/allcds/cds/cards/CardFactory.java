@@ -199,7 +199,7 @@ public class CardFactory {
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             Object v = results.get(m.group(1));
-            m.appendReplacement(out, Matcher.quoteReplacement(v == null ? "unknown" : v.toString()));
+            m.appendReplacement(out, Matcher.quoteReplacement(v == null ? "unknown" : text(v)));
         }
         m.appendTail(out);
         String s = out.toString();
@@ -214,7 +214,7 @@ public class CardFactory {
         }
         if (!findings.isEmpty()) {
             md.append("**Why this card**\n\n");
-            findings.forEach(f -> md.append("- ").append(f).append('\n'));
+            findings.forEach(f -> md.append("- ").append(text(f)).append('\n'));
             md.append('\n');
         }
         if (!options.isEmpty()) {
@@ -228,12 +228,12 @@ public class CardFactory {
         if (!tests.isEmpty()) {
             md.append("**Tests proposed**\n\n");
             for (Map<String, Object> t : tests) {
-                md.append("- ").append(t.get("display")).append(" (").append(systemLabel(t.get("system")))
-                        .append(' ').append(t.get("code")).append(")\n");
+                md.append("- ").append(text(t.get("display"))).append(" (").append(text(systemLabel(t.get("system"))))
+                        .append(' ').append(text(t.get("code"))).append(")\n");
             }
             md.append('\n');
         }
-        md.append("**Evidence**: ").append(String.join(", ", evidence)).append('\n');
+        md.append("**Evidence**: ").append(String.join(", ", evidence.stream().map(CardFactory::text).toList())).append('\n');
         if (def.footer() != null) {
             md.append('\n').append(def.footer().strip()).append('\n');
         }
@@ -269,8 +269,41 @@ public class CardFactory {
     }
 
     private static String cell(Object value) {
-        return value == null ? "" : value.toString().replace("|", "\\|").replace("\n", " ");
+        return value == null ? "" : text(value); // text() escapes '|' with the rest of the punctuation
     }
+
+    /**
+     * A value the CQL worked out, as markdown that shows it as it is: it may carry request text (a unit, a code's
+     * display, an id) that an EHR would otherwise render as headings, links or HTML. CommonMark's ASCII
+     * punctuation is backslash-escaped, {@code < > &} become entity references (so no HTML tag can start), and
+     * line breaks, tabs and other control characters become a space (no new block can start).
+     */
+    static String text(Object value) {
+        String s = String.valueOf(value);
+        StringBuilder out = new StringBuilder(s.length() + 8);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '&' -> out.append("&amp;");
+                default -> {
+                    if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+                        out.append(' ');
+                    } else {
+                        if (MARKDOWN_PUNCTUATION.indexOf(c) >= 0) {
+                            out.append('\\');
+                        }
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    /** CommonMark's ASCII punctuation, each of which a backslash makes literal. */
+    private static final String MARKDOWN_PUNCTUATION = "!\"#$%'()*+,-./:;=?@[\\]^_`{|}~";
 
     private static List<String> strings(Map<String, Object> results, String definition) {
         if (definition == null || results.get(definition) == null) {
