@@ -1,0 +1,214 @@
+package org.allcds.cds.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.allcds.cds.services.ServiceCatalog;
+import org.allcds.cds.services.ServiceDefinition;
+import org.allcds.fixtures.Fixture;
+import org.allcds.fixtures.FixtureCatalog;
+import org.allcds.fixtures.HookRequests;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * The HTTP edge on a real embedded Tomcat with authentication on, driven by a raw socket client that
+ * sends the request line exactly as written: every spelling of a protected path is refused without a
+ * token, slow request bodies without a token do not hold the workers, Tomcat's own errors are JSON,
+ * and responses that carry patient data are not stored by caches.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ActiveProfiles("test")
+class HttpEdgeTest {
+
+    static final String AUD = "https://cds.test/cds-services";
+    static final String ISS = "https://ehr-edge.test";
+    static final ECKey KEY = TestTokens.ecKey("edge-384", Curve.P_384);
+    static final TestTokens.JwksServer JWKS = new TestTokens.JwksServer(0, List.of(KEY));
+    static final String FEEDBACK = "{\"feedback\":[{\"card\":\"c1\",\"outcome\":\"accepted\",\"outcomeTimestamp\":\"2025-01-01T00:00:00Z\"}]}";
+    static final Map<String, String> JSON_BODY = Map.of("Content-Type", "application/json");
+
+    @DynamicPropertySource
+    static void auth(DynamicPropertyRegistry r) {
+        r.add("all-cds.auth.enabled", () -> "true");
+        r.add("all-cds.auth.audience", () -> AUD);
+        r.add("all-cds.auth.issuers[0].iss", () -> ISS);
+        r.add("all-cds.auth.issuers[0].jwks-url", JWKS::url);
+    }
+
+    @AfterAll
+    static void stop() {
+        JWKS.close();
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    ServiceCatalog catalog;
+
+    private final ObjectMapper json = new ObjectMapper();
+
+    private static String token() {
+        return TestTokens.sign(KEY, JWSAlgorithm.ES384, TestTokens.claims(ISS, AUD).build());
+    }
+
+    /** A request body that, once authenticated, makes the service answer 200 with cards. */
+    private byte[] bodyWithCards(String serviceId) throws IOException {
+        Fixture fixture = FixtureCatalog.load().stream()
+                .filter(f -> f.service().equals(serviceId) && !f.expectedCards().isEmpty())
+                .findFirst().orElseThrow(() -> new AssertionError("no fixture with cards for " + serviceId));
+        return json.writeValueAsBytes(HookRequests.withPrefetch(fixture, LocalDate.now(ZoneOffset.UTC)));
+    }
+
+    private RawHttp.Reply post(String target, byte[] body, String token) throws IOException {
+        Map<String, String> headers = token == null ? JSON_BODY
+                : Map.of("Content-Type", "application/json", "Authorization", "Bearer " + token);
+        return RawHttp.exchange(port, RawHttp.request("POST", target, headers, body));
+    }
+
+    private JsonNode assertJsonError(RawHttp.Reply reply, int... statuses) throws IOException {
+        assertThat(reply.status()).as(reply.toString()).isIn(java.util.Arrays.stream(statuses).boxed().toList());
+        assertThat(reply.header("Content-Type")).as(reply.toString()).startsWith("application/json");
+        JsonNode body = json.readTree(reply.body());
+        assertThat(body.path("error").asText()).as(reply.toString()).isNotBlank();
+        assertThat(body.path("status").asInt()).isEqualTo(reply.status());
+        assertThat(reply.body()).doesNotContain("cards").doesNotContain("Exception").doesNotContain("<html");
+        return body;
+    }
+
+    // --- path spellings -------------------------------------------------------------------
+
+    /** Ways to spell {@code path} that a server might route to the same handler. */
+    static Set<String> spellings(String path, int port) {
+        Set<String> out = new LinkedHashSet<>();
+        out.add(path);
+        String[] segments = path.substring(1).split("/");
+        // matrix (path) parameters on each segment, and on a leading empty segment
+        for (int i = 0; i < segments.length; i++) {
+            for (String param : List.of(";x", ";", ";jsessionid=0")) {
+                String[] s = segments.clone();
+                s[i] = s[i] + param;
+                out.add("/" + String.join("/", s));
+            }
+        }
+        out.add("/;x" + path);
+        // percent-encoding of each character (upper- and lower-case hex), and of whole segments
+        for (int i = 0; i < path.length(); i++) {
+            String hex = String.format("%%%02X", (int) path.charAt(i));
+            out.add(path.substring(0, i) + hex + path.substring(i + 1));
+            out.add(path.substring(0, i) + hex.toLowerCase(Locale.ROOT) + path.substring(i + 1));
+        }
+        for (int i = 0; i < segments.length; i++) {
+            String[] s = segments.clone();
+            StringBuilder encoded = new StringBuilder();
+            s[i].chars().forEach(c -> encoded.append(String.format("%%%02X", c)));
+            s[i] = encoded.toString();
+            out.add("/" + String.join("/", s));
+        }
+        out.add(path.replaceFirst("/cds-services", "/%2563ds-services")); // double encoding
+        // case
+        out.add(path.toUpperCase(Locale.ROOT));
+        out.add(path.replace("/cds-services", "/CDS-services"));
+        out.add(path.replace("/cds-services", "/Cds-Services"));
+        // empty segments, trailing slashes, backslashes
+        for (int i = 0; i < path.length(); i++) {
+            if (path.charAt(i) == '/') {
+                out.add(path.substring(0, i) + "//" + path.substring(i + 1));
+                out.add(path.substring(0, i) + "\\" + path.substring(i + 1));
+            }
+        }
+        out.add(path + "/");
+        out.add(path + "//");
+        out.add(path + "/.");
+        // dot segments, plain and encoded
+        for (int i = 1; i <= segments.length; i++) {
+            String before = "/" + String.join("/", List.of(segments).subList(0, i - 1));
+            String after = String.join("/", List.of(segments).subList(i - 1, segments.length));
+            String head = before.equals("/") ? "" : before;
+            out.add(head + "/./" + after);
+            out.add(head + "/x/../" + after);
+            out.add(head + "/%2e/" + after);
+            out.add(head + "/x/%2E%2E/" + after);
+            out.add(head + "/x/.%2e/" + after);
+        }
+        out.add("/x/.." + path);
+        // absolute-form request target
+        out.add("http://localhost:" + port + path);
+        out.add("http://localhost:" + port + path.replaceFirst("/cds-services", "/cds-services;x"));
+        return out;
+    }
+
+    @Test
+    void theBodiesUsedBelowGiveCardsWhenAuthenticated() throws IOException {
+        for (ServiceDefinition service : catalog.all()) {
+            RawHttp.Reply reply = post("/cds-services/" + service.id(), bodyWithCards(service.id()), token());
+            assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+            assertThat(json.readTree(reply.body()).path("cards").size()).as(service.id()).isPositive();
+            assertThat(post("/cds-services/" + service.id() + "/feedback", FEEDBACK.getBytes(StandardCharsets.UTF_8), token())
+                    .status()).isEqualTo(200);
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everySpellingOfEveryProtectedEndpointIsRefusedWithoutAToken() throws IOException {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (ServiceDefinition service : catalog.all()) {
+            byte[] hookBody = bodyWithCards(service.id());
+            Map<String, byte[]> endpoints = Map.of(
+                    "/cds-services/" + service.id(), hookBody,
+                    "/cds-services/" + service.id() + "/feedback", FEEDBACK.getBytes(StandardCharsets.UTF_8));
+            endpoints.forEach((path, body) -> {
+                for (String target : spellings(path, port)) {
+                    tests.add(DynamicTest.dynamicTest("POST " + target, () -> {
+                        RawHttp.Reply reply = post(target, body, null);
+                        assertThat(reply.status()).as(target).isNotEqualTo(200);
+                        assertJsonError(reply, 400, 401, 404);
+                    }));
+                }
+            });
+        }
+        return tests.stream();
+    }
+
+    @Test
+    void discoveryStaysOpen() throws IOException {
+        RawHttp.Reply reply = RawHttp.exchange(port, RawHttp.request("GET", "/cds-services", Map.of(), null));
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body()).contains("all-disease-status");
+    }
+
+    @Test
+    void nonNormalPathsAreRefusedWithJsonEvenWhereNothingIsProtected() throws IOException {
+        for (String target : List.of("/actuator;x/health", "/%61ctuator/health", "/cds-services/../actuator/health",
+                "//cds-services", "/cds-services;x")) {
+            assertJsonError(RawHttp.exchange(port, RawHttp.request("GET", target, Map.of(), null)), 400);
+        }
+    }
+}
