@@ -211,4 +211,80 @@ class HttpEdgeTest {
             assertJsonError(RawHttp.exchange(port, RawHttp.request("GET", target, Map.of(), null)), 400);
         }
     }
+
+    // --- slow request bodies --------------------------------------------------------------
+
+    /**
+     * 300 loopback connections without a token each declare a 10 MB body and then send one byte every
+     * 2 s. Meanwhile discovery and an authenticated hook call must answer, each within 1 s: the 401 does not
+     * wait for the body and no worker is left reading it. Bounded: the attack stops itself after 12 s.
+     */
+    @Test
+    void slowBodiesWithoutATokenDoNotHoldTheWorkers() throws Exception {
+        byte[] head = ("POST /cds-services/all-disease-status HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{").getBytes(StandardCharsets.US_ASCII);
+        byte[] hookBody = bodyWithCards("all-disease-status");
+        List<Socket> attackers = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger refusedWrites = new java.util.concurrent.atomic.AtomicInteger();
+        var dripper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        List<Long> discoveryMillis = new ArrayList<>();
+        List<Long> hookMillis = new ArrayList<>();
+        List<Long> hookMillisBefore = new ArrayList<>();
+        for (int i = 0; i < 3; i++) { // first calls fetch the JWKS and warm up; measured without the attack
+            long t0 = System.nanoTime();
+            assertThat(post("/cds-services/all-disease-status", hookBody, token()).status()).isEqualTo(200);
+            hookMillisBefore.add((System.nanoTime() - t0) / 1_000_000);
+        }
+        long attackStart = System.nanoTime();
+        try {
+            for (int i = 0; i < 300; i++) {
+                Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+                socket.getOutputStream().write(head);
+                attackers.add(socket);
+            }
+            dripper.scheduleAtFixedRate(() -> {
+                for (Socket socket : attackers) {
+                    try {
+                        OutputStream out = socket.getOutputStream();
+                        out.write(' ');
+                        out.flush();
+                    } catch (IOException closedByTheServer) {
+                        refusedWrites.incrementAndGet();
+                    }
+                }
+            }, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
+            Thread.sleep(2_500); // every attacker has had its answer and dripped once
+            while (System.nanoTime() - attackStart < 12_000_000_000L) {
+                long t0 = System.nanoTime();
+                RawHttp.Reply discovery = duringAttack(RawHttp.request("GET", "/cds-services", Map.of(), null));
+                long t1 = System.nanoTime();
+                RawHttp.Reply hook = duringAttack(RawHttp.request("POST", "/cds-services/all-disease-status",
+                        Map.of("Content-Type", "application/json", "Authorization", "Bearer " + token()), hookBody));
+                long t2 = System.nanoTime();
+                assertThat(discovery.status()).isEqualTo(200);
+                assertThat(hook.status()).as(hook.body()).isEqualTo(200);
+                discoveryMillis.add((t1 - t0) / 1_000_000);
+                hookMillis.add((t2 - t1) / 1_000_000);
+                Thread.sleep(250);
+            }
+        } finally {
+            dripper.shutdownNow();
+            for (Socket socket : attackers) {
+                socket.close();
+            }
+        }
+        System.out.printf("slow-body attack, 300 connections: authenticated hook call ms before %s, during %s; "
+                + "discovery ms during %s; attacker writes refused by a closed connection: %d%n",
+                hookMillisBefore, hookMillis, discoveryMillis, refusedWrites.get());
+        assertThat(discoveryMillis).isNotEmpty().allMatch(ms -> ms < 1_000);
+        assertThat(hookMillis).isNotEmpty().allMatch(ms -> ms < 1_000);
+    }
+
+    private RawHttp.Reply duringAttack(byte[] request) throws IOException {
+        try {
+            return RawHttp.exchange(port, request, 3_000);
+        } catch (java.net.SocketTimeoutException e) {
+            throw new AssertionError("no answer within 3 s during the slow-body attack: the workers are held", e);
+        }
+    }
 }

@@ -46,8 +46,12 @@ final class RawHttp {
     }
 
     static Reply exchange(int port, byte[] request) throws IOException {
+        return exchange(port, request, 15_000);
+    }
+
+    static Reply exchange(int port, byte[] request, int timeoutMillis) throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            socket.setSoTimeout(15_000);
+            socket.setSoTimeout(timeoutMillis);
             socket.getOutputStream().write(request);
             socket.getOutputStream().flush();
             return parse(readAll(socket.getInputStream()));
