@@ -212,6 +212,69 @@ class HttpEdgeTest {
         }
     }
 
+    // --- the container's own errors are JSON; answers are not cached ------------------------
+
+    @Test
+    void oversizedHeadersAreAJsonError() throws IOException {
+        RawHttp.Reply reply = RawHttp.exchange(port, RawHttp.request("GET", "/cds-services",
+                Map.of("X-Padding", "a".repeat(64 * 1024)), null));
+        assertJsonError(reply, 400, 431);
+    }
+
+    @Test
+    void encodedSlashAndNulInThePathAreJsonErrors() throws IOException {
+        for (String target : List.of("/cds-services/all-disease-status%2Ffeedback", "/cds-services%2F",
+                "/cds-services%00", "/cds-services/all-disease-status%00/feedback")) {
+            assertJsonError(post(target, FEEDBACK.getBytes(StandardCharsets.UTF_8), null), 400);
+            assertJsonError(RawHttp.exchange(port, RawHttp.request("GET", target, Map.of(), null)), 400);
+        }
+    }
+
+    @Test
+    void badContentLengthIsAJsonError() throws IOException {
+        for (String length : List.of("abc", "-1", "1, 2", "99999999999999999999999")) {
+            byte[] request = ("POST /cds-services/all-disease-status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII);
+            assertJsonError(RawHttp.exchange(port, request), 400);
+        }
+        byte[] twoLengths = ("POST /cds-services/all-disease-status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII);
+        assertJsonError(RawHttp.exchange(port, twoLengths), 400);
+    }
+
+    @Test
+    void malformedRequestLineIsAJsonError() throws IOException {
+        assertJsonError(RawHttp.exchange(port, "GET /cds services HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII)), 400);
+    }
+
+    @Test
+    void theErrorPageAnswersARealStatus() throws IOException {
+        for (String accept : List.of("application/json", "text/html", "*/*")) {
+            RawHttp.Reply reply = RawHttp.exchange(port, RawHttp.request("GET", "/error", Map.of("Accept", accept), null));
+            assertThat(json.readTree(reply.body()).path("status").asInt()).isNotEqualTo(999);
+            assertJsonError(reply, 404);
+        }
+        assertJsonError(RawHttp.exchange(port, RawHttp.request("GET", "/no-such-page", Map.of("Accept", "text/html"), null)), 404);
+    }
+
+    @Test
+    void hookAndFeedbackAnswersAreNeverStored() throws IOException {
+        RawHttp.Reply hook = post("/cds-services/all-disease-status", bodyWithCards("all-disease-status"), token());
+        assertThat(hook.status()).isEqualTo(200);
+        assertThat(hook.header("Cache-Control")).isEqualTo("no-store");
+        RawHttp.Reply feedback = post("/cds-services/all-disease-status/feedback", FEEDBACK.getBytes(StandardCharsets.UTF_8), token());
+        assertThat(feedback.status()).isEqualTo(200);
+        assertThat(feedback.header("Cache-Control")).isEqualTo("no-store");
+        RawHttp.Reply invalid = post("/cds-services/all-disease-status", "{}".getBytes(StandardCharsets.UTF_8), token());
+        assertThat(invalid.status()).isEqualTo(400);
+        assertThat(invalid.header("Cache-Control")).isEqualTo("no-store");
+        assertThat(post("/cds-services/all-disease-status", "{}".getBytes(StandardCharsets.UTF_8), null).header("Cache-Control"))
+                .isEqualTo("no-store");
+        assertThat(RawHttp.exchange(port, RawHttp.request("GET", "/cds-services", Map.of(), null)).header("Cache-Control"))
+                .isEqualTo("no-store");
+    }
+
     // --- slow request bodies --------------------------------------------------------------
 
     /**
