@@ -170,6 +170,13 @@ final class TestRecord {
         return this;
     }
 
+    /** Neutrophils as a percentage of the leukocytes (the project's lab code; a site adds its LOINC code). */
+    Observation neutrophilPercent(double percent, LocalDate date) {
+        Observation o = quantity("neutrophils-percent", percent, "%", date);
+        o.getCode().getCodingFirstRep().setSystem(LAB);
+        return o;
+    }
+
     TestRecord normalCbc(LocalDate date) {
         return cbc(2.5, 180, 12.5, date);
     }
