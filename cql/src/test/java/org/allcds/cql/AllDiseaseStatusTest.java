@@ -986,4 +986,16 @@ class AllDiseaseStatusTest {
         r.procedure("367336001", ago(100)).setPerformed(null);
         assertThat(r.common().get("Prior Regimen Count")).isEqualTo(4);
     }
+
+    /** Item 17: an instant is dated in the evaluation's zone, as "today" is. */
+    @Test
+    void instantsAreDatedInTheEvaluationZone() {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        r.marrow(1.0, ago(50)).setEffective(new org.hl7.fhir.r4.model.DateTimeType("2025-05-20T20:00:00Z"));
+        java.time.ZonedDateTime tokyo = TODAY.atTime(10, 0).atZone(java.time.ZoneId.of("Asia/Tokyo"));
+        assertThat(r.eval("ALLCommon", Map.of(), tokyo).get("Last Marrow Aspiration Date")).hasToString("2025-05-21");
+        assertThat(r.common().get("Last Marrow Aspiration Date")).hasToString("2025-05-20");
+        java.time.ZonedDateTime newYork = TODAY.atTime(10, 0).atZone(java.time.ZoneId.of("America/New_York"));
+        assertThat(r.eval("ALLCommon", Map.of(), newYork).get("Last Marrow Aspiration Date")).hasToString("2025-05-20");
+    }
 }

@@ -242,6 +242,12 @@ final class TestRecord {
      * record too and must agree on every definition, so each CQL case also tests the compiled evaluator.
      */
     Map<String, Object> eval(String library, Map<String, Object> parameters) {
+        return eval(library, parameters, NOW);
+    }
+
+    /** As {@link #eval(String, Map)}, at another evaluation date-time (its zone is the configured one). */
+    Map<String, Object> eval(String library, Map<String, Object> parameters, ZonedDateTime now) {
+        ZonedDateTime NOW = now;
         CqlLogic logic = logic();
         assertThat(logic.isCompiled()).as("the project's ELM compiles").isTrue();
         PatientRecord record = record();
