@@ -748,6 +748,9 @@ final class CompiledCql {
             Node right = compile(x.getOperand().get(1), u, s);
             return (r, l) -> DivideEvaluator.divide(left.eval(r, l), right.eval(r, l), r.state);
         }
+        if (e instanceof Floor x) {
+            return unary(x.getOperand(), u, s, FloorEvaluator::floor);
+        }
         if (e instanceof TimezoneOffsetFrom x) {
             return unary(x.getOperand(), u, s, TimezoneOffsetFromEvaluator::timezoneOffsetFrom);
         }
