@@ -888,6 +888,9 @@ class AllDiseaseStatusTest {
         assertThat(fires(s, "Refractory Review")).isFalse();
         assertThat(s.get("Relapse Timing")).isEqualTo(timing);
         assertThat(fires(s, "Data Conflict")).isTrue();
+        // months from the recordedDate bound: the remission began at least that long before the relapse
+        assertThat(s.get("Months Since Remission")).isEqualTo((int) java.time.temporal.ChronoUnit.MONTHS.between(ago(daysAfter + 5), ago(5)));
+        assertThat(list(s, "Relapse Review Findings").toString()).contains("at least");
     }
 
     /** Item 10: a lone WBC is not a CBC; ANC may be worked out from WBC x neutrophil %. */

@@ -71,6 +71,15 @@ final class TestRecord {
         return PatientRecord.of(patient, resources);
     }
 
+    /** The same record with its resources in another order (and possibly some listed twice). */
+    PatientRecord record(List<Resource> reordered) {
+        return PatientRecord.of(patient, reordered);
+    }
+
+    List<Resource> resources() {
+        return List.copyOf(resources);
+    }
+
     // ---------------------------------------------------------------- conditions
 
     Condition condition(String system, String code, LocalDate onset, String clinicalStatus) {
