@@ -166,6 +166,9 @@
 
   function panels(timeline) {
     return [
+      // The dated events (diagnosis, remission, relapse) in a strip of two staggered lanes, so that close dates
+      // do not print over each other; their lines run through every panel below.
+      { key: 'events', title: 'Events', height: 46, y: { type: 'category', data: ['0', '1'], show: false } },
       { key: 'marrowBlasts', title: 'Marrow blasts (%)', height: 150, y: { type: 'value', min: 0, max: 100 } },
       { key: 'anc', title: 'ANC (x10^9/L)', height: 95, y: { type: 'value', min: 0 } },
       { key: 'platelets', title: 'Platelets (x10^9/L)', height: 95, y: { type: 'value', min: 0 } },
@@ -175,9 +178,13 @@
       { key: 'csf', title: 'CSF (lumbar puncture)', height: 95,
         y: { type: 'category', data: ['Cytology', 'Blasts %', 'WBC /uL'] } }
     ].map(function (p) {
-      p.empty = p.key === 'csf'
-        ? !(timeline.series.csfWbc.length || timeline.series.csfBlasts.length || timeline.series.csfCytology.length)
-        : timeline.series[p.key].length === 0;
+      if (p.key === 'events') {
+        p.empty = timeline.markers.length === 0;
+      } else if (p.key === 'csf') {
+        p.empty = !(timeline.series.csfWbc.length || timeline.series.csfBlasts.length || timeline.series.csfCytology.length);
+      } else {
+        p.empty = timeline.series[p.key].length === 0;
+      }
       return p;
     });
   }
@@ -205,11 +212,12 @@
     return '<b>' + label + '</b>: ' + value + (p.reported ? '<br>reported as ' + p.reported : '') + '<br>' + p.date;
   }
 
-  /** Chemotherapy and transplant bands, and the dated markers: on every panel; labels on the top one. */
+  /** Chemotherapy and transplant bands, and the dated markers' lines: on every panel; band names on the top one. */
   function backdrop(timeline, top) {
     var areas = [];
     timeline.bands.chemotherapy.forEach(function (b) {
-      areas.push([{ name: top ? 'Chemotherapy' : '', xAxis: b.start, itemStyle: { color: COLORS.chemotherapy },
+      areas.push([{ name: top ? 'Chemotherapy' : '', xAxis: b.start,
+        itemStyle: { color: COLORS.chemotherapy, borderColor: 'rgba(66, 153, 225, 0.55)', borderWidth: 1 },
         tip: 'Chemotherapy: ' + b.start + ' to ' + (b.ongoing ? 'ongoing' : b.end) }, { xAxis: b.end }]);
     });
     timeline.bands.transplant.forEach(function (b) {
@@ -221,7 +229,7 @@
       return {
         xAxis: m.date,
         lineStyle: { color: COLORS[m.kind], type: m.kind === 'diagnosis' ? 'dotted' : 'solid', width: 2 },
-        label: { show: top, formatter: MARKER_LABELS[m.kind] + '\n' + m.date, color: COLORS[m.kind], fontWeight: 'bold' },
+        label: { show: false },
         tip: MARKER_LABELS[m.kind] + ': ' + m.date + (m.source === 'card' ? ' (from the card)' : ' (' + m.source + ')')
       };
     });
@@ -249,7 +257,7 @@
         axisLabel: { show: i === ps.length - 1, formatter: '{yyyy}-{MM}' }, splitLine: { show: true, lineStyle: { color: '#f0f4f8' } } });
       yAxes.push(Object.assign({ gridIndex: i, axisLabel: { fontSize: 11 }, splitLine: { lineStyle: { color: '#f0f4f8' } } }, p.y));
 
-      var back = backdrop(timeline, i === 0);
+      var back = backdrop(timeline, p.key === 'marrowBlasts');
       var threshold = TimelineData.THRESHOLDS[p.key];
       var markLines = back.lines.slice();
       if (threshold) {
@@ -262,7 +270,9 @@
         markArea: { silent: false, data: back.areas, label: { color: '#2c5282', position: 'insideTopLeft' } },
         markLine: { symbol: 'none', data: markLines, animation: false } });
 
-      if (p.key === 'csf') {
+      if (p.key === 'events') {
+        series.push(eventSeries(timeline, i));
+      } else if (p.key === 'csf') {
         series.push(csfSeries(timeline, i));
       } else if (!p.empty) {
         series.push(valueSeries(timeline, p, i));
@@ -288,7 +298,7 @@
         }
       }
     });
-    el.style.height = (topOffset + 30) + 'px';
+    el.style.height = (topOffset + 20) + 'px';
     chart.resize();
     window.addEventListener('resize', function () { chart.resize(); });
   }
@@ -310,6 +320,17 @@
     });
     return { name: def.label, type: 'line', xAxisIndex: i, yAxisIndex: i, data: data, symbolSize: 8,
       lineStyle: { color: COLORS[p.key], width: 2 }, itemStyle: { color: COLORS[p.key] }, connectNulls: true };
+  }
+
+  function eventSeries(timeline, i) {
+    var data = timeline.markers.map(function (m, n) {
+      return { value: [m.date, String(n % 2)], symbol: 'triangle', symbolRotate: 180,
+        tip: MARKER_LABELS[m.kind] + ': ' + m.date + (m.source === 'card' ? ' (from the card)' : ' (' + m.source + ')'),
+        itemStyle: { color: COLORS[m.kind] },
+        label: { show: true, position: 'right', fontSize: 12, fontWeight: 'bold', color: COLORS[m.kind],
+          formatter: MARKER_LABELS[m.kind] + ' ' + m.date } };
+    });
+    return { name: 'Events', type: 'scatter', xAxisIndex: i, yAxisIndex: i, data: data, symbolSize: 11 };
   }
 
   function csfSeries(timeline, i) {

@@ -96,7 +96,7 @@ class TimelineBrowserIT {
         options.setBinary(CHROMIUM);
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1250", "--lang=en-US");
+                "--no-first-run", "--window-size=1400,1300", "--lang=en-US");
         browser = new ChromeDriver(driverService, options);
     }
 
