@@ -124,3 +124,10 @@ test('a patient with no leukemia data is empty, whatever the card passed', () =>
   assert.equal(unrelated.status, 'empty');
   assert.equal(unrelated.counts.observations, 1);
 });
+
+test("the card's dates from a link's appContext, as JSON or as a query string", () => {
+  assert.deepEqual(TimelineData.parametersFromAppContext('{"remission":"2024-11-04","relapse":["2026-11-16"]}'),
+    { remission: ['2024-11-04'], relapse: ['2026-11-16'] });
+  assert.deepEqual(TimelineData.parametersFromAppContext('relapse=2026-11-16'), { remission: [], relapse: ['2026-11-16'] });
+  assert.deepEqual(TimelineData.parametersFromAppContext(undefined), { remission: [], relapse: [] });
+});

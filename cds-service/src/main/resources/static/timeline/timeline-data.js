@@ -194,6 +194,32 @@
   }
 
   /**
+   * The card's dates from a CDS Hooks link's appContext (the EHR hands it over in the SMART token response):
+   * JSON {"remission": "YYYY-MM-DD" or [...], "relapse": ...} or a query string "remission=...&relapse=...".
+   */
+  function parametersFromAppContext(appContext) {
+    var out = { remission: [], relapse: [] };
+    if (typeof appContext !== 'string' || !appContext.trim()) {
+      return out;
+    }
+    var parsed = null;
+    try {
+      parsed = JSON.parse(appContext);
+    } catch (e) {
+      parsed = null;
+    }
+    Object.keys(out).forEach(function (kind) {
+      if (parsed && typeof parsed === 'object') {
+        var v = parsed[kind];
+        out[kind] = v === undefined || v === null ? [] : [].concat(v).map(String);
+      } else {
+        out[kind] = new URLSearchParams(appContext).getAll(kind);
+      }
+    });
+    return out;
+  }
+
+  /**
    * The timeline of one patient.
    *
    * @param resources {observations, conditions, procedures}: arrays of FHIR R4 resources
@@ -313,6 +339,7 @@
     THRESHOLDS: THRESHOLDS,
     build: build,
     markersFromParameters: markersFromParameters,
+    parametersFromAppContext: parametersFromAppContext,
     dateOf: dateOf
   };
 });

@@ -36,10 +36,17 @@
     return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
   }
 
-  /** The card's dates: from the URL, else those launch.html kept across the SMART redirect. */
-  function cardParameters() {
+  /**
+   * The card's dates: from this page's URL, else from the link's appContext (SMART token response), else those
+   * launch.html kept from its own URL across the authorization redirect.
+   */
+  function cardParameters(client) {
     if (params.has('remission') || params.has('relapse')) {
       return { remission: params.getAll('remission'), relapse: params.getAll('relapse') };
+    }
+    var tokenResponse = client && client.state && client.state.tokenResponse;
+    if (tokenResponse && tokenResponse.appContext) {
+      return TimelineData.parametersFromAppContext(tokenResponse.appContext);
     }
     try {
       return JSON.parse(sessionStorage.getItem(MARKERS_KEY) || '{}');
@@ -99,7 +106,9 @@
   function run() {
     var patientId;
     var serverUrl;
+    var smartClient;
     connect().then(function (client) {
+      smartClient = client;
       patientId = client.patient.id;
       serverUrl = client.state.serverUrl;
       if (!patientId) {
@@ -117,7 +126,7 @@
       document.getElementById('patient').textContent = patientLine(patient);
       var timeline = TimelineData.build(
         { observations: answers[2], conditions: answers[3], procedures: answers[4] },
-        answers[0], cardParameters(), today());
+        answers[0], cardParameters(smartClient), today());
       timeline.patientId = patientId;
       timeline.fhirServer = serverUrl;
       publishAndDraw(timeline);
