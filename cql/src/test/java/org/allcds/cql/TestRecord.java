@@ -186,9 +186,7 @@ final class TestRecord {
 
     /** Neutrophils as a percentage of the leukocytes (LOINC 770-8, automated count). */
     Observation neutrophilPercent(double percent, LocalDate date) {
-        Observation o = quantity("770-8", percent, "%", date);
-        o.getCode().getCodingFirstRep().setSystem(LAB);
-        return o;
+        return quantity("770-8", percent, "%", date);
     }
 
     TestRecord normalCbc(LocalDate date) {
