@@ -259,6 +259,55 @@ public final class CqlLogic {
         return values;
     }
 
+    /**
+     * As {@link #evaluate} (or {@link #evaluateWithEngine} when {@code interpreter}), but a definition that fails
+     * does not take the others with it: its error goes to {@code failures} and the rest are still evaluated. For
+     * the rare call whose whole evaluation failed: after each failure the next definitions get a fresh evaluation
+     * state (what the failed one left half-done is not trusted), and no helper thread joins.
+     *
+     * @param failures receives definition name -> its error, in evaluation order
+     * @return the value of every definition that could be evaluated
+     */
+    public Map<String, Object> evaluateEach(String libraryName, Set<String> definitions, PatientRecord record,
+            Map<String, Object> parameters, ZonedDateTime evaluationDateTime, boolean interpreter,
+            Map<String, RuntimeException> failures) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        boolean engineEvaluates = interpreter || compiled == null;
+        CompiledCql.Run run = null;
+        CqlEngine engine = null;
+        for (String definition : definitions) {
+            try {
+                Object value;
+                if (engineEvaluates) {
+                    if (engine == null) {
+                        engine = new CqlEngine(environment(record), EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
+                        EngineTuning.apply(engine.getState(), engine.getCache(), functionResolutions);
+                    }
+                    value = engine.evaluate(library(libraryName).getIdentifier(), Set.of(definition),
+                            Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime)
+                            .forExpression(definition).value();
+                } else {
+                    if (run == null) {
+                        run = newRun(libraryName, record, parameters, evaluationDateTime, false);
+                    }
+                    value = compiled.evaluate(libraryName, definition, run);
+                }
+                values.put(definition, CqlValues.toPlain(value));
+            } catch (RuntimeException e) {
+                failures.put(definition, e);
+                if (run != null) {
+                    run.finished = true;
+                }
+                run = null;
+                engine = null;
+            }
+        }
+        if (run != null) {
+            run.finished = true;
+        }
+        return values;
+    }
+
     /** As {@link #evaluate}, by the CQL engine's own interpreter: the reference for the compiled ELM. */
     public Map<String, Object> evaluateWithEngine(String libraryName, Set<String> definitions, PatientRecord record,
             Map<String, Object> parameters, ZonedDateTime evaluationDateTime) {

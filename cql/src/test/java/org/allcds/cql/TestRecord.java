@@ -36,15 +36,19 @@ final class TestRecord {
     static final String ICD10 = "http://hl7.org/fhir/sid/icd-10-cm";
     static final String ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3";
     static final String LAB = "urn:all-cds:lab";
+    static final String CPT = "http://www.ama-assn.org/go/cpt";
     static final String UCUM = "http://unitsofmeasure.org";
 
     // LOINC codes of the value sets
     static final String WBC = "6690-2", HGB = "718-7", PLT = "777-3", ANC = "751-8", BLOOD_BLASTS = "26446-5",
             MARROW_BLASTS = "11150-0", CSF_BLASTS = "26447-3", CSF_WBC = "26465-5", BCR_ABL = "46434-7",
-            KARYOTYPE = "33893-9", IMMUNOPHENOTYPE = "101119-6", CBC_PANEL = "57021-8";
+            KARYOTYPE = "33893-9", IMMUNOPHENOTYPE = "101119-6", CBC_PANEL = "57021-8",
+            NEUTROPHILS_PERCENT = "770-8";
 
     private final Patient patient = new Patient();
     private final List<Resource> resources = new ArrayList<>();
+    /** order-select: the references of the orders selected in this call (context.selections). */
+    private final List<String> selectedOrders = new ArrayList<>();
     private int seq;
 
     private TestRecord(LocalDate birthDate) {
@@ -67,8 +71,18 @@ final class TestRecord {
         return prefix + (++seq);
     }
 
+    /** The record's resources (mutable: a case may change what it built). */
+    List<Resource> resources() {
+        return resources;
+    }
+
     PatientRecord record() {
         return PatientRecord.of(patient, resources);
+    }
+
+    /** The same record with its resources in another order (and possibly some listed twice). */
+    PatientRecord record(List<Resource> reordered) {
+        return PatientRecord.of(patient, reordered);
     }
 
     // ---------------------------------------------------------------- conditions
@@ -170,6 +184,11 @@ final class TestRecord {
         return this;
     }
 
+    /** Neutrophils as a percentage of the leukocytes (LOINC 770-8, automated count). */
+    Observation neutrophilPercent(double percent, LocalDate date) {
+        return quantity("770-8", percent, "%", date);
+    }
+
     TestRecord normalCbc(LocalDate date) {
         return cbc(2.5, 180, 12.5, date);
     }
@@ -215,6 +234,13 @@ final class TestRecord {
         return order(system, code, ServiceRequest.ServiceRequestStatus.DRAFT);
     }
 
+    /** A draft order the clinician selects in this order-select call (it is in context.selections). */
+    ServiceRequest selectedDraft(String system, String code) {
+        ServiceRequest s = draft(system, code);
+        selectedOrders.add("ServiceRequest/" + s.getIdElement().getIdPart());
+        return s;
+    }
+
     // ---------------------------------------------------------------- evaluation
 
     private static CqlLogic logic;
@@ -235,7 +261,20 @@ final class TestRecord {
      * record too and must agree on every definition, so each CQL case also tests the compiled evaluator.
      */
     Map<String, Object> eval(String library, Map<String, Object> parameters) {
-        CqlLogic logic = logic();
+        return eval(logic(), library, parameters, NOW);
+    }
+
+    /** As {@link #eval(String, Map)}, by the given logic (e.g. one loaded with a site's value sets). */
+    Map<String, Object> eval(CqlLogic logic, String library, Map<String, Object> parameters) {
+        return eval(logic, library, parameters, NOW);
+    }
+
+    /** As {@link #eval(String, Map)}, at another evaluation date-time (its zone is the configured one). */
+    Map<String, Object> eval(String library, Map<String, Object> parameters, ZonedDateTime now) {
+        return eval(logic(), library, parameters, now);
+    }
+
+    private Map<String, Object> eval(CqlLogic logic, String library, Map<String, Object> parameters, ZonedDateTime NOW) {
         assertThat(logic.isCompiled()).as("the project's ELM compiles").isTrue();
         PatientRecord record = record();
         Map<String, Object> compiled = logic.evaluateAll(library, record, parameters, NOW);
@@ -253,7 +292,12 @@ final class TestRecord {
         return eval("ALLCommon");
     }
 
+    /** ALLOrderFollowup with this call's selections ({@link #selectedDraft}). */
     Map<String, Object> orders() {
-        return eval("ALLOrderFollowup");
+        return orders(logic());
+    }
+
+    Map<String, Object> orders(CqlLogic logic) {
+        return eval(logic, "ALLOrderFollowup", Map.of("Selected Orders", List.copyOf(selectedOrders)));
     }
 }

@@ -20,6 +20,8 @@ import org.allcds.cds.services.CardDefinition;
 import org.allcds.cds.services.ServiceDefinition;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.ServiceRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -32,6 +34,9 @@ public class CardFactory {
 
     public static final String TOPIC_SYSTEM = "urn:all-cds:card-topic";
     public static final String OVERRIDE_REASON_SYSTEM = "urn:all-cds:override-reason";
+    /** The service card topic for an evaluation that could not decide every card (card-contract.md). */
+    public static final String EVALUATION_INCOMPLETE = "evaluation-incomplete";
+    private static final Logger log = LoggerFactory.getLogger(CardFactory.class);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]+)}");
     private static final int MAX_SUMMARY = 139;
 
@@ -53,32 +58,97 @@ public class CardFactory {
             names.add(service.gate());
         }
         for (CardDefinition card : service.cards()) {
-            addIfSet(names, card.fires());
-            addIfSet(names, card.indicatorDefinition());
-            addIfSet(names, card.findings());
-            addIfSet(names, card.evidence());
-            addIfSet(names, card.tests());
-            addIfSet(names, card.treatmentOptions());
-            names.addAll(card.extension().values());
-            Matcher m = PLACEHOLDER.matcher(card.summary() == null ? "" : card.summary());
-            while (m.find()) {
-                names.add(m.group(1));
-            }
+            names.addAll(definitionsOf(card));
         }
         return java.util.Collections.unmodifiableSet(names);
     }
 
     public List<CdsServiceResponseCardJson> build(ServiceDefinition service, Map<String, Object> results, String patientId) {
+        return build(service, results, Map.of(), patientId);
+    }
+
+    /**
+     * The cards the evaluation decided. A card whose definitions could not be evaluated, or that cannot be
+     * built, is left out, never the others: they are returned with an {@code evaluation-incomplete} card
+     * (clinical-rules.md, "Safety"), and the cause is logged once.
+     *
+     * @param failures definitions that could not be evaluated, with their error
+     */
+    public List<CdsServiceResponseCardJson> build(ServiceDefinition service, Map<String, Object> results,
+            Map<String, ? extends RuntimeException> failures, String patientId) {
         List<CdsServiceResponseCardJson> cards = new ArrayList<>();
-        if (service.gate() != null && !Boolean.TRUE.equals(results.get(service.gate()))) {
+        List<String> lost = new ArrayList<>();
+        RuntimeException cause = failures.isEmpty() ? null : failures.values().iterator().next();
+        if (service.gate() != null && failures.containsKey(service.gate())) {
+            lost.add("all cards (whether the patient has ALL could not be evaluated)");
+        } else if (service.gate() != null && !Boolean.TRUE.equals(results.get(service.gate()))) {
             return cards; // no ALL, no card
-        }
-        for (CardDefinition def : service.cards()) {
-            if (Boolean.TRUE.equals(results.get(def.fires()))) {
-                cards.add(card(def, results, patientId));
+        } else {
+            for (CardDefinition def : service.cards()) {
+                if (failures.containsKey(def.fires())) {
+                    lost.add(def.topic());
+                    continue;
+                }
+                if (!Boolean.TRUE.equals(results.get(def.fires()))) {
+                    continue;
+                }
+                if (definitionsOf(def).stream().anyMatch(failures::containsKey)) {
+                    lost.add(def.topic()); // fired, but its content could not be evaluated: no half card
+                    continue;
+                }
+                try {
+                    cards.add(card(def, results, patientId));
+                } catch (RuntimeException e) {
+                    lost.add(def.topic());
+                    cause = cause == null ? e : cause;
+                }
             }
         }
+        if (!lost.isEmpty()) {
+            log.warn("service {}: evaluation incomplete, cards left out {}; definitions that failed {}", service.id(),
+                    lost, failures.keySet(), cause);
+            cards.add(evaluationIncomplete(lost));
+        }
         return cards;
+    }
+
+    /** The service card telling the clinician that part of the evaluation failed; no evidence: no result is at fault. */
+    private CdsServiceResponseCardJson evaluationIncomplete(List<String> lost) {
+        CdsServiceResponseCardJson card = new CdsServiceResponseCardJson();
+        card.setUuid(UUID.randomUUID().toString());
+        card.setSummary("Part of the ALL evaluation failed: review the record directly");
+        card.setIndicator(CdsServiceIndicatorEnum.WARNING);
+        card.setSource(new CdsServiceResponseCardSourceJson()
+                .setLabel(settings.sourceLabel())
+                .setTopic(new CdsServiceResponseCodingJson()
+                        .setSystem(TOPIC_SYSTEM).setCode(EVALUATION_INCOMPLETE).setDisplay("Evaluation incomplete")));
+        card.setDetail("Part of the evaluation of this record failed, so some cards may be missing. The other cards"
+                + " shown were evaluated in full; look at the record directly for what these would have covered: "
+                + String.join(", ", lost) + ".\n\n**Evidence**: none (the failure is in the service, not in a result)\n");
+        Map<String, Object> extension = new LinkedHashMap<>();
+        extension.put("evidence", List.of());
+        card.setExtension(new AllCdsCardExtension(extension));
+        card.setOverrideReasons(overrideReasons());
+        return card;
+    }
+
+    /** Every definition a card reads (its fires definition included). */
+    private static Set<String> definitionsOf(CardDefinition card) {
+        Set<String> names = new LinkedHashSet<>();
+        addIfSet(names, card.fires());
+        addIfSet(names, card.indicatorDefinition());
+        addIfSet(names, card.findings());
+        addIfSet(names, card.evidence());
+        addIfSet(names, card.tests());
+        addIfSet(names, card.treatmentOptions());
+        names.addAll(card.extension().values());
+        // {Definition} placeholders of the summary and of the detail (thresholds as in force)
+        Matcher m = PLACEHOLDER.matcher((card.summary() == null ? "" : card.summary()) + " "
+                + (card.detail() == null ? "" : card.detail()));
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
     }
 
     private CdsServiceResponseCardJson card(CardDefinition def, Map<String, Object> results, String patientId) {
@@ -107,7 +177,7 @@ public class CardFactory {
                 .setLabel(settings.sourceLabel())
                 .setTopic(new CdsServiceResponseCodingJson()
                         .setSystem(TOPIC_SYSTEM).setCode(def.topic()).setDisplay(def.topicDisplay())));
-        card.setDetail(detail(def, strings(results, def.findings()), options, tests, evidence));
+        card.setDetail(detail(def, results, strings(results, def.findings()), options, tests, evidence));
         for (Map<String, Object> test : tests) {
             card.addSuggestion(suggestion(test, patientId));
         }
@@ -139,27 +209,33 @@ public class CardFactory {
         return CdsServiceIndicatorEnum.valueOf(value.toUpperCase(Locale.ROOT));
     }
 
+    /** Its values escaped as in the detail: an EHR may render the summary as markup too. */
     static String summary(String template, Map<String, Object> results) {
+        String s = filled(template, results);
+        return s.length() <= MAX_SUMMARY ? s : s.substring(0, MAX_SUMMARY - 1) + "…";
+    }
+
+    /** The template with each {Definition} replaced by the definition's value, escaped ("unknown" when it has none). */
+    static String filled(String template, Map<String, Object> results) {
         Matcher m = PLACEHOLDER.matcher(template);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
             Object v = results.get(m.group(1));
-            m.appendReplacement(out, Matcher.quoteReplacement(v == null ? "unknown" : v.toString()));
+            m.appendReplacement(out, Matcher.quoteReplacement(v == null ? "unknown" : text(v)));
         }
         m.appendTail(out);
-        String s = out.toString();
-        return s.length() <= MAX_SUMMARY ? s : s.substring(0, MAX_SUMMARY - 1) + "…";
+        return out.toString();
     }
 
-    private static String detail(CardDefinition def, List<String> findings, List<Map<String, Object>> options,
+    private static String detail(CardDefinition def, Map<String, Object> results, List<String> findings, List<Map<String, Object>> options,
             List<Map<String, Object>> tests, List<String> evidence) {
         StringBuilder md = new StringBuilder();
         if (def.detail() != null) {
-            md.append(def.detail().strip()).append("\n\n");
+            md.append(filled(def.detail().strip(), results)).append("\n\n");
         }
         if (!findings.isEmpty()) {
             md.append("**Why this card**\n\n");
-            findings.forEach(f -> md.append("- ").append(f).append('\n'));
+            findings.forEach(f -> md.append("- ").append(text(f)).append('\n'));
             md.append('\n');
         }
         if (!options.isEmpty()) {
@@ -173,12 +249,12 @@ public class CardFactory {
         if (!tests.isEmpty()) {
             md.append("**Tests proposed**\n\n");
             for (Map<String, Object> t : tests) {
-                md.append("- ").append(t.get("display")).append(" (").append(systemLabel(t.get("system")))
-                        .append(' ').append(t.get("code")).append(")\n");
+                md.append("- ").append(text(t.get("display"))).append(" (").append(text(systemLabel(t.get("system"))))
+                        .append(' ').append(text(t.get("code"))).append(")\n");
             }
             md.append('\n');
         }
-        md.append("**Evidence**: ").append(String.join(", ", evidence)).append('\n');
+        md.append("**Evidence**: ").append(String.join(", ", evidence.stream().map(CardFactory::text).toList())).append('\n');
         if (def.footer() != null) {
             md.append('\n').append(def.footer().strip()).append('\n');
         }
@@ -214,8 +290,41 @@ public class CardFactory {
     }
 
     private static String cell(Object value) {
-        return value == null ? "" : value.toString().replace("|", "\\|").replace("\n", " ");
+        return value == null ? "" : text(value); // text() escapes '|' with the rest of the punctuation
     }
+
+    /**
+     * A value the CQL worked out, as markdown that shows it as it is: it may carry request text (a unit, a code's
+     * display, an id) that an EHR would otherwise render as headings, links or HTML. CommonMark's ASCII
+     * punctuation is backslash-escaped, {@code < > &} become entity references (so no HTML tag can start), and
+     * line breaks, tabs and other control characters become a space (no new block can start).
+     */
+    static String text(Object value) {
+        String s = String.valueOf(value);
+        StringBuilder out = new StringBuilder(s.length() + 8);
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '&' -> out.append("&amp;");
+                default -> {
+                    if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+                        out.append(' ');
+                    } else {
+                        if (MARKDOWN_PUNCTUATION.indexOf(c) >= 0) {
+                            out.append('\\');
+                        }
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    /** CommonMark's ASCII punctuation, each of which a backslash makes literal. */
+    private static final String MARKDOWN_PUNCTUATION = "!\"#$%'()*+,-./:;=?@[\\]^_`{|}~";
 
     private static List<String> strings(Map<String, Object> results, String definition) {
         if (definition == null || results.get(definition) == null) {

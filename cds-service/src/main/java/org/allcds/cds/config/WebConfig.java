@@ -11,13 +11,20 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.core.Ordered;
+import org.springframework.http.CacheControl;
 import org.springframework.web.cors.CorsConfiguration;
 import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
 import org.springframework.web.filter.CorsFilter;
+import org.springframework.web.servlet.config.annotation.InterceptorRegistry;
+import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+import org.springframework.web.servlet.mvc.WebContentInterceptor;
 
-/** HTTP concerns: CORS for browser-based EHRs and the CDS Hooks Sandbox, FHIR resources inside card JSON. */
+/**
+ * HTTP concerns: CORS for browser-based EHRs and the CDS Hooks Sandbox, no caching of answers, FHIR
+ * resources inside card JSON.
+ */
 @Configuration(proxyBeanMethods = false)
-public class WebConfig {
+public class WebConfig implements WebMvcConfigurer {
 
     private final List<String> allowedOrigins;
 
@@ -43,6 +50,17 @@ public class WebConfig {
         FilterRegistrationBean<CorsFilter> registration = new FilterRegistrationBean<>(new CorsFilter(source));
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE);
         return registration;
+    }
+
+    /**
+     * Hook and feedback answers carry patient data: no browser, proxy or EHR-side cache may keep them.
+     * (The filters' own 400 and 401 answers set the same header.)
+     */
+    @Override
+    public void addInterceptors(InterceptorRegistry registry) {
+        WebContentInterceptor noStore = new WebContentInterceptor();
+        noStore.addCacheMapping(CacheControl.noStore(), "/cds-services", "/cds-services/**");
+        registry.addInterceptor(noStore);
     }
 
     /** Suggestion actions carry HAPI resources; HAPI serializes them as FHIR JSON. */

@@ -59,10 +59,49 @@ public class CqlEvaluationService {
 
     /** Evaluates the given definitions of a library for one patient, now. */
     public Map<String, Object> evaluate(String library, Set<String> definitions, PatientRecord record) {
+        return evaluate(library, definitions, record, Map.of()).values();
+    }
+
+    /**
+     * The definitions that could be evaluated, and the error of each one that could not: one failing
+     * definition loses only what depends on it, never the whole call (clinical-rules.md, "Safety").
+     *
+     * @param callParameters parameters set by the call itself (order-select's selections), beside the configured ones
+     */
+    public Evaluation evaluate(String library, Set<String> definitions, PatientRecord record,
+            Map<String, Object> callParameters) {
         ZonedDateTime now = ZonedDateTime.now(clock.withZone(settings.timeZone()));
-        return interpreted()
-                ? logic.evaluateWithEngine(library, definitions, record, parameterValues, now)
-                : logic.evaluate(library, definitions, record, parameterValues, now);
+        Map<String, Object> parameters = parameterValues;
+        if (!callParameters.isEmpty()) {
+            parameters = new LinkedHashMap<>(parameterValues);
+            parameters.putAll(callParameters);
+        }
+        try {
+            return new Evaluation(interpreted()
+                    ? logic.evaluateWithEngine(library, definitions, record, parameters, now)
+                    : logic.evaluate(library, definitions, record, parameters, now), Map.of());
+        } catch (RuntimeException e) {
+            // Rare: each definition again on its own, so the ones that can be evaluated still give their cards.
+            Map<String, RuntimeException> failures = new LinkedHashMap<>();
+            Map<String, Object> values = logic.evaluateEach(library, definitions, record, parameters, now,
+                    interpreted(), failures);
+            return new Evaluation(values, Map.copyOf(failures));
+        }
+    }
+
+    /**
+     * @param values   definition name -> value, for every definition that could be evaluated
+     * @param failures definition name -> its error, for each one that could not (empty: complete)
+     */
+    public record Evaluation(Map<String, Object> values, Map<String, RuntimeException> failures) {
+
+        public boolean complete() {
+            return failures.isEmpty();
+        }
+
+        public boolean failed(String definition) {
+            return failures.containsKey(definition);
+        }
     }
 
     /** True when the engine's interpreter evaluates: configured so, or the ELM could not be compiled. */

@@ -194,7 +194,10 @@ final class DirectResourceReader {
     /** The elements of a resource type, plus what every resource has: resourceType (checked by read), id, meta. */
     private static <R extends Resource> Members<R> resource(Elements<R> own) {
         return own.with("resourceType", (r, v) -> { })
-                .with("id", (r, v) -> r.setIdElement(primitive(v, new IdType())))
+                .with("id", (r, v) -> {
+                    notPlainIf(v.currentToken() == JsonToken.VALUE_STRING && !FhirIds.isId(v.getText())); // refused where read from the tree
+                    r.setIdElement(primitive(v, new IdType()));
+                })
                 .with("meta", (r, v) -> r.setMeta(composite(v, new Meta(), META)))
                 .done();
     }

@@ -55,23 +55,31 @@ public class FhirServerFetcher {
         if (access.accessToken() != null) {
             client.registerInterceptor(new BearerTokenAuthInterceptor(access.accessToken()));
         }
-        return new Call(access, client, new FhirServerCallBudget(settings.maxCallBytes(), settings.maxCallResources(),
+        return new BudgetedCall(access, client, new FhirServerCallBudget(settings.maxCallBytes(), settings.maxCallResources(),
                 settings.callDeadline()));
     }
 
     /** The fetching of one hook call from its fhirServer. Past its budget: 502 {@code fhir-server-too-large}; past its deadline: 504. */
-    public final class Call {
+    public interface Call {
+        /** Reads one resource, e.g. {@code Patient/123}. */
+        Resource read(String relativeUrl);
+
+        /** Runs a search, asking for {@code page-size} results a page, and follows its pages; returns every entry resource. */
+        List<Resource> search(String relativeUrl);
+    }
+
+    private final class BudgetedCall implements Call {
         private final FhirServerAccess access;
         private final IGenericClient client;
         private final FhirServerCallBudget budget;
 
-        private Call(FhirServerAccess access, IGenericClient client, FhirServerCallBudget budget) {
+        private BudgetedCall(FhirServerAccess access, IGenericClient client, FhirServerCallBudget budget) {
             this.access = access;
             this.client = client;
             this.budget = budget;
         }
 
-        /** Reads one resource, e.g. {@code Patient/123}. */
+        @Override
         public Resource read(String relativeUrl) {
             return fetch(relativeUrl, () -> {
                 Class<? extends org.hl7.fhir.instance.model.api.IBaseResource> type = fhirContext
@@ -82,7 +90,7 @@ public class FhirServerFetcher {
             });
         }
 
-        /** Runs a search, asking for {@code page-size} results a page, and follows its pages; returns every entry resource. */
+        @Override
         public List<Resource> search(String relativeUrl) {
             String base = normalizedBase(access);
             return fetch(relativeUrl, () -> {

@@ -111,7 +111,8 @@ public class PatientDataService {
         // one budget of bytes, resources and time for every key fetched (started at the first one)
         FhirServerFetcher.Call fetching = null;
         Map<String, Checked> byReference = new LinkedHashMap<>();
-        int dropped = 0;
+        PatientReference own = PatientReference.of(patientId, access == null ? null : access.baseUrl());
+        Map<NotOwn, Integer> dropped = new java.util.EnumMap<>(NotOwn.class);
         for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
             PrefetchDefinition def = key.getValue();
             JsonNode value = prefetch.get(key.getKey());
@@ -122,13 +123,17 @@ public class PatientDataService {
                 fetching = fetcher.call(access);
             }
             if (def.isRead()) {
-                resources = List.of(Checked.of(fromPrefetch
-                        ? readSingle(key.getKey(), value, def.resourceType())
-                        : fetching.read(query), key.getKey()));
+                resources = List.of(fromPrefetch
+                        ? Checked.of(readSingle(key.getKey(), value, def.resourceType()), key.getKey())
+                        : Checked.fetched(fetching.read(query), key.getKey(), "prefetch '" + key.getKey() + "'"));
             } else if (fromPrefetch) {
                 resources = readBundle(key.getKey(), value, def.resourceType(), readAhead);
             } else {
-                resources = fetching.search(query).stream().map(r -> Checked.of(r, key.getKey())).toList();
+                List<Resource> fetched = fetching.search(query);
+                resources = new ArrayList<>(fetched.size());
+                for (int i = 0; i < fetched.size(); i++) {
+                    resources.add(Checked.fetched(fetched.get(i), key.getKey(), entryWhere(key.getKey(), i)));
+                }
             }
             for (Checked checked : resources) {
                 Resource r = checked.resource();
@@ -149,8 +154,9 @@ public class PatientDataService {
                     patient = p;
                     continue;
                 }
-                if (!checked.belongsTo(patientId)) {
-                    dropped++;
+                NotOwn notOwn = own.whyNot(checked.subject());
+                if (notOwn != null) {
+                    dropped.merge(notOwn, 1, Integer::sum);
                     continue;
                 }
                 addUnique(byReference, checked);
@@ -158,17 +164,19 @@ public class PatientDataService {
         }
         for (Resource r : contextResources) {
             Checked checked = Checked.asIs(r);
-            if (checked.belongsTo(patientId)) {
+            NotOwn notOwn = own.whyNot(checked.subject());
+            if (notOwn == null) {
                 addUnique(byReference, checked);
             } else {
-                dropped++;
+                dropped.merge(notOwn, 1, Integer::sum);
             }
         }
         if (patient == null) {
             throw new RequestProblem(HttpStatus.PRECONDITION_FAILED, "prefetch-missing", "no Patient resource for " + patientId);
         }
-        if (dropped > 0) {
-            log.warn("dropped {} resource(s) that do not belong to the hook's patient", dropped);
+        if (!dropped.isEmpty()) { // counts and reasons only: nothing of the resources themselves
+            log.warn("dropped {} resource(s) whose subject is not the hook's patient: {}",
+                    dropped.values().stream().mapToInt(Integer::intValue).sum(), dropped);
         }
         List<Resource> resources = new ArrayList<>(byReference.size());
         List<String[]> codeKeys = new ArrayList<>(byReference.size());
@@ -193,17 +201,30 @@ public class PatientDataService {
 
     /**
      * A resource read for the record and what the checks after reading need: its type, its id made plain (or
-     * why it cannot be), its reference, the patient its subject names. Worked out where the resource was read
+     * why it cannot be), its reference, its subject reference as written ({@link PatientReference} decides). Worked out where the resource was read
      * (for a long Bundle, by the threads that parsed it), so the checks need not go back to the resource, long
      * out of cache by then; the problem is only thrown in entry order, after every entry of the Bundle parsed,
      * as when the checks ran one by one after the parse.
      */
-    record Checked(Resource resource, String type, RequestProblem idProblem, String reference, String subjectPatient,
+    record Checked(Resource resource, String type, RequestProblem idProblem, String reference, String subject,
             String[] codeKeys) {
 
         static Checked of(Resource r, String key) {
             Checked checked = ofPlainId(r);
             return checked != null ? checked : new Checked(r, r.fhirType(), noId(r, key), null, null, null);
+        }
+
+        /**
+         * A resource fetched from fhirServer. HAPI's client has already made its id plain (what the server wrote
+         * is gone), so the plain id is what is checked; {@code where} names it in the error.
+         */
+        static Checked fetched(Resource r, String key, String where) {
+            Checked checked = of(r, key);
+            if (checked.idProblem() == null && !FhirIds.isId(r.getIdElement().getIdPart())) {
+                return new Checked(r, checked.type(), RequestProblem.badRequest("invalid-resource", where
+                        + " from fhirServer has an id that is not a FHIR id"), null, null, null);
+            }
+            return checked;
         }
 
         /** Null when the resource has no id: the problem names the prefetch key, which only the caller knows. */
@@ -219,11 +240,7 @@ public class PatientDataService {
         static Checked asIs(Resource r) {
             String reference = referenceOf(r);
             reference.hashCode(); // kept by the string: the duplicate check hashes it later, when it is no longer in cache
-            return new Checked(r, r.fhirType(), null, reference, subjectPatientId(r), codeKeysOf(r));
-        }
-
-        boolean belongsTo(String patientId) {
-            return subjectPatient != null && subjectPatient.equals(patientId);
+            return new Checked(r, r.fhirType(), null, reference, subjectReference(r), codeKeysOf(r));
         }
 
         void requireId() {
@@ -487,8 +504,43 @@ public class PatientDataService {
         }
     }
 
-    /** The id of the Patient the resource's subject names, however the reference is written; null when none. */
-    private static String subjectPatientId(Resource r) {
+    /** Why a resource's subject is not the hook's patient (logged as counts by reason). */
+    enum NotOwn { NO_SUBJECT, ANOTHER_PATIENT, URN_UUID_NOT_RESOLVED, NOT_PATIENT_ID_ON_THIS_FHIR_SERVER }
+
+    /**
+     * The references that name the hook's patient: exactly {@code Patient/{id}}, or {@code {fhirServer}/Patient/{id}}
+     * on the request's own fhirServer base (one trailing slash aside). Nothing else: another server's Patient of
+     * the same id is another patient, and {@code ../Patient/{id}}, {@code _history}, a query are not this form.
+     * A {@code urn:uuid:} subject would have to resolve to a Bundle entry that is this Patient; the Patient is
+     * read on its own (prefetch {@code patient}), so none does.
+     */
+    record PatientReference(String relative, String absolute) {
+        static PatientReference of(String patientId, String fhirServerBase) {
+            return new PatientReference("Patient/" + patientId, fhirServerBase == null ? null
+                    : (fhirServerBase.endsWith("/") ? fhirServerBase.substring(0, fhirServerBase.length() - 1) : fhirServerBase)
+                            + "/Patient/" + patientId);
+        }
+
+        /** Null when {@code reference} names the hook's patient. */
+        NotOwn whyNot(String reference) {
+            if (reference == null) {
+                return NotOwn.NO_SUBJECT;
+            }
+            if (reference.equals(relative) || reference.equals(absolute)) {
+                return null;
+            }
+            if (reference.startsWith("urn:uuid:")) {
+                return NotOwn.URN_UUID_NOT_RESOLVED;
+            }
+            if (reference.startsWith("Patient/") && FhirIds.isId(reference.substring("Patient/".length()))) {
+                return NotOwn.ANOTHER_PATIENT;
+            }
+            return NotOwn.NOT_PATIENT_ID_ON_THIS_FHIR_SERVER;
+        }
+    }
+
+    /** The resource's subject reference as written; null when none. */
+    private static String subjectReference(Resource r) {
         Reference subject = switch (r.fhirType()) {
             case "Observation" -> ((org.hl7.fhir.r4.model.Observation) r).getSubject();
             case "Condition" -> ((org.hl7.fhir.r4.model.Condition) r).getSubject();
@@ -496,10 +548,6 @@ public class PatientDataService {
             case "ServiceRequest" -> ((org.hl7.fhir.r4.model.ServiceRequest) r).getSubject();
             default -> null;
         };
-        if (subject == null || !subject.hasReference()) {
-            return null;
-        }
-        var id = subject.getReferenceElement();
-        return "Patient".equals(id.getResourceType()) ? id.getIdPart() : null;
+        return subject == null || !subject.hasReference() ? null : subject.getReference();
     }
 }

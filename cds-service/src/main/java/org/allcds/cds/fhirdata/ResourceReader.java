@@ -47,6 +47,7 @@ final class ResourceReader {
         if (!(json instanceof ObjectNode object)) {
             throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a JSON object");
         }
+        requireFhirId(object, where);
         if (direct) {
             Resource plain = DirectResourceReader.read(type, object);
             if (plain != null) {
@@ -64,6 +65,18 @@ final class ResourceReader {
             log.warn("HAPI's parser failed on {}: {}", where.get(), e.toString());
             throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a valid FHIR R4 " + type.getSimpleName()
                     + ": HAPI's parser could not read it (is there a member without a name?)");
+        }
+    }
+
+    /**
+     * The id as the sender wrote it: HAPI's parser makes "../../Patient/x" or "Observation/1/_history/2" the plain
+     * "x" or "1", which card evidence would then name (and the record would count as that resource).
+     */
+    private static void requireFhirId(ObjectNode resource, Supplier<String> where) {
+        JsonNode id = resource.get("id");
+        if (id != null && !(id.isTextual() && FhirIds.isId(id.textValue()))) {
+            throw RequestProblem.badRequest("invalid-resource", where.get()
+                    + " has an id that is not a FHIR id ([A-Za-z0-9-.]{1,64}, not . or ..)");
         }
     }
 

@@ -1,5 +1,8 @@
 package org.allcds.cds.hooks;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.allcds.cds.cards.CardFactory;
@@ -25,6 +28,7 @@ import org.springframework.web.servlet.resource.NoResourceFoundException;
 public class ErrorResponses {
 
     private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @ExceptionHandler(RequestProblem.class)
     public ResponseEntity<Map<String, Object>> problem(RequestProblem p) {
@@ -86,10 +90,42 @@ public class ErrorResponses {
     }
 
     static ResponseEntity<Map<String, Object>> error(HttpStatus status, String code, String message) {
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(body(status.value(), code, message));
+    }
+
+    /** The JSON error body every failure carries. */
+    public static Map<String, Object> body(int status, String code, String message) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", code);
         body.put("message", message);
-        body.put("status", status.value());
-        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON).body(body);
+        body.put("status", status);
+        return body;
+    }
+
+    /** Writes a JSON error outside Spring MVC (servlet filters, the container's own errors). */
+    public static void write(HttpServletResponse response, int status, String code, String message) throws IOException {
+        response.setStatus(status);
+        response.setContentType(MediaType.APPLICATION_JSON_VALUE);
+        response.setCharacterEncoding("UTF-8");
+        response.getOutputStream().write(JSON.writeValueAsBytes(body(status, code, message)));
+    }
+
+    /** Error code and generic message for a status set by the container or a filter, with no detail to tell. */
+    public static Map<String, Object> bodyForStatus(int status) {
+        return switch (status) {
+            case 400 -> body(status, "bad-request", "the request could not be read as HTTP (path, headers or length)");
+            case 404 -> body(status, "not-found", "no such endpoint; GET /cds-services lists the services");
+            case 405 -> body(status, "method-not-allowed", "this method is not supported here");
+            case 408 -> body(status, "request-timeout", "the request was not received in time");
+            case 413 -> body(status, "request-too-large", "the request is too large");
+            case 414 -> body(status, "uri-too-long", "the request URI is too long");
+            case 431 -> body(status, "headers-too-large", "the request headers are too large");
+            default -> {
+                HttpStatus known = HttpStatus.resolve(status);
+                String reason = known == null ? "error" : known.getReasonPhrase();
+                yield body(status, status >= 500 ? "internal-error" : reason.toLowerCase(java.util.Locale.ROOT).replace(' ', '-'),
+                        status >= 500 ? "the service failed while handling this request" : reason);
+            }
+        };
     }
 }

@@ -3,6 +3,10 @@ package org.allcds.cds.hooks;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseJson;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,15 +60,17 @@ public class HookHandler {
                     + "', not '" + request.hook() + "'");
         }
         String patientId = request.patientId();
-        List<Resource> contextResources = contextResources(service, request.context());
+        OrderSelection orders = orderSelection(service, request.context());
         FhirServerAccess access = request.fhirServer() == null ? null : request.fhirServer().onBehalfOf(issuer);
-        PatientRecord record = data.load(service, patientId, request.prefetch(), access, contextResources, request.readAhead());
+        PatientRecord record = data.load(service, patientId, request.prefetch(), access, orders.draftOrders(), request.readAhead());
         // Nothing below reads the request: its JSON tree (several times the body's size) is garbage from here
         // on, and a collection during the CQL does not copy it.
         Set<String> definitions = cards.definitionsUsed(service);
-        Map<String, Object> results = evaluation.evaluate(service.library(), definitions, record);
+        Map<String, Object> callParameters = "order-select".equals(service.hook())
+                ? Map.of(SELECTED_ORDERS_PARAMETER, orders.selectedServiceRequests()) : Map.of();
+        CqlEvaluationService.Evaluation evaluated = evaluation.evaluate(service.library(), definitions, record, callParameters);
         CdsServiceResponseJson response = new CdsServiceResponseJson();
-        List<CdsServiceResponseCardJson> built = cards.build(service, results, patientId);
+        List<CdsServiceResponseCardJson> built = cards.build(service, evaluated.values(), evaluated.failures(), patientId);
         if (caller != null) {
             built = ledger.withoutAddressed(service.id(), patientId, built);
         }
@@ -75,10 +81,31 @@ public class HookHandler {
         return response;
     }
 
-    /** order-select carries the orders being written in context.draftOrders (a Bundle); they are part of the record. */
-    private List<Resource> contextResources(ServiceDefinition service, JsonNode context) {
+    /**
+     * The CQL parameter of ALLOrderFollowup naming the orders selected in this call
+     * ({@code ServiceRequest/<id>}): only they trigger companions.
+     */
+    static final String SELECTED_ORDERS_PARAMETER = "Selected Orders";
+
+    /**
+     * order-select's context: the draft ServiceRequests (part of the record) and the selected ones.
+     *
+     * @param draftOrders the ServiceRequests of {@code context.draftOrders}; empty for other hooks
+     * @param selectedServiceRequests the selections naming a ServiceRequest of draftOrders
+     */
+    record OrderSelection(List<Resource> draftOrders, List<String> selectedServiceRequests) {
+        static final OrderSelection NONE = new OrderSelection(List.of(), List.of());
+    }
+
+    /**
+     * order-select carries the orders being written in context.draftOrders (a Bundle of any order type) and
+     * names the ones being selected now in context.selections. The ServiceRequests among them are part of the
+     * record; other order types (a MedicationRequest for intrathecal chemotherapy) are no rule's business and
+     * are ignored. A selection that names no draft order is a 400 naming it.
+     */
+    private OrderSelection orderSelection(ServiceDefinition service, JsonNode context) {
         if (!"order-select".equals(service.hook())) {
-            return List.of();
+            return OrderSelection.NONE;
         }
         JsonNode draftOrders = context.get("draftOrders");
         if (draftOrders == null || !draftOrders.isObject()) {
@@ -88,6 +115,36 @@ public class HookHandler {
         if (selections == null || !selections.isArray()) {
             throw RequestProblem.badRequest("invalid-request", "order-select requires context.selections (an array)");
         }
-        return data.readContextBundle("context.draftOrders", draftOrders, "ServiceRequest");
+        JsonNode entries = draftOrders.path("entry");
+        Set<String> drafted = new LinkedHashSet<>();
+        ObjectNode serviceRequests = draftOrders.deepCopy();
+        ArrayNode kept = serviceRequests.putArray("entry");
+        if (entries.isArray()) {
+            for (JsonNode entry : entries) {
+                JsonNode resource = entry.path("resource");
+                String type = resource.path("resourceType").asText("");
+                if (resource.path("id").isTextual()) {
+                    drafted.add(type + "/" + resource.path("id").asText());
+                }
+                if (!resource.isObject() || "ServiceRequest".equals(type)) {
+                    kept.add(entry); // a ServiceRequest, or an entry the Bundle reader refuses with its reason
+                }
+            }
+        } else if (!entries.isMissingNode()) {
+            kept.removeAll();
+            serviceRequests.set("entry", entries); // refused by the Bundle reader, with its reason
+        }
+        List<String> selected = new ArrayList<>();
+        for (JsonNode selection : selections) {
+            if (!selection.isTextual() || !drafted.contains(selection.asText())) {
+                throw RequestProblem.badRequest("invalid-selection", "context.selections entry " + selection
+                        + " names no order in context.draftOrders");
+            }
+            if (selection.asText().startsWith("ServiceRequest/")) {
+                selected.add(selection.asText());
+            }
+        }
+        return new OrderSelection(data.readContextBundle("context.draftOrders", serviceRequests, "ServiceRequest"),
+                List.copyOf(selected));
     }
 }

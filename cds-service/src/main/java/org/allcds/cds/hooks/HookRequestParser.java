@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.allcds.cds.fhirdata.FhirIds;
 import org.allcds.cds.fhirdata.FhirServerAccess;
 import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
@@ -154,7 +155,7 @@ public class HookRequestParser {
             throw RequestProblem.badRequest("invalid-request", "'context' must be an object");
         }
         String patientId = requiredText(context, "patientId", "context.patientId");
-        if (!patientId.matches("[A-Za-z0-9\\-.]{1,64}")) {
+        if (!FhirIds.isId(patientId)) { // before anything is fetched with it: "Patient/.." is another URL
             throw RequestProblem.badRequest("invalid-request", "context.patientId is not a FHIR id");
         }
 

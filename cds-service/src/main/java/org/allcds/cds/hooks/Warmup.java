@@ -69,8 +69,11 @@ public class Warmup implements ApplicationRunner {
         prefetch.set("observations", bundle(members, "Observation", patientId, date));
         prefetch.set("procedures", bundle(members, "Procedure", patientId, date));
         if ("order-select".equals(service.hook())) {
-            context.putArray("selections");
-            context.set("draftOrders", bundle(members.subList(0, Math.min(3, members.size())), "ServiceRequest", patientId, date));
+            ObjectNode drafts = bundle(members.subList(0, Math.min(3, members.size())), "ServiceRequest", patientId, date);
+            ArrayNode selections = context.putArray("selections");
+            drafts.path("entry").forEach(e -> selections.add("ServiceRequest/" + e.path("resource").path("id").asText()));
+            context.set("draftOrders", drafts);
+            prefetch.set("orders", drafts.deepCopy()); // the record's open orders: the same drafts
         }
         prefetch.retain(service.prefetch().keySet());
         return root;

@@ -35,6 +35,7 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
     /** The verified token's {@code sub} (the ledger records who was shown a card). */
     public static final String SUBJECT_ATTRIBUTE = "org.allcds.cds.security.subject";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SERVICES = "/cds-services";
 
     private final JwtVerifier verifier;
 
@@ -47,13 +48,23 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
         if (HttpMethod.OPTIONS.matches(request.getMethod())) {
             return true; // CORS preflight carries no credentials (Fetch spec)
         }
-        String path = request.getRequestURI().substring(request.getContextPath().length());
+        // the decoded, normalized path that routing uses (never the raw URI, which can spell it otherwise);
+        // compared ignoring case so that case-insensitive routing could not open a way round it either
+        String path = routedPath(request);
         while (path.length() > 1 && path.endsWith("/")) {
             path = path.substring(0, path.length() - 1);
         }
-        boolean discovery = "/cds-services".equals(path)
+        boolean underServices = path.equalsIgnoreCase(SERVICES)
+                || path.regionMatches(true, 0, SERVICES + "/", 0, SERVICES.length() + 1);
+        boolean discovery = path.equals(SERVICES)
                 && (HttpMethod.GET.matches(request.getMethod()) || HttpMethod.HEAD.matches(request.getMethod()));
-        return discovery || !(path.equals("/cds-services") || path.startsWith("/cds-services/"));
+        return discovery || !underServices;
+    }
+
+    /** The path the request is routed on (protection and the token's aud are decided on it): never the raw URI. */
+    private static String routedPath(HttpServletRequest request) {
+        String servletPath = request.getServletPath() == null ? "" : request.getServletPath();
+        return request.getPathInfo() == null ? servletPath : servletPath + request.getPathInfo();
     }
 
     @Override
@@ -78,12 +89,6 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
             return;
         }
         chain.doFilter(request, response);
-    }
-
-    /** The endpoint the request is routed to (the token's aud must be its URL): never the raw request URI. */
-    private static String routedPath(HttpServletRequest request) {
-        String pathInfo = request.getPathInfo();
-        return request.getServletPath() + (pathInfo == null ? "" : pathInfo);
     }
 
     private static void unauthorized(HttpServletResponse response, String challenge, String message) throws IOException {

@@ -17,12 +17,24 @@ public class SecurityConfig {
 
     private static final Logger log = LoggerFactory.getLogger(SecurityConfig.class);
 
+    /** Before authentication: a path is protected or not by one spelling only, its normal form. */
+    @Bean
+    public FilterRegistrationBean<CanonicalPathFilter> canonicalPathFilter() {
+        FilterRegistrationBean<CanonicalPathFilter> registration = new FilterRegistrationBean<>(new CanonicalPathFilter());
+        registration.addUrlPatterns("/*");
+        registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 50);
+        registration.setName("canonicalPathFilter");
+        return registration;
+    }
+
     @Bean
     public FilterRegistrationBean<CdsHooksAuthFilter> cdsHooksAuthFilter(AuthProperties auth, Clock clock,
             ObjectProvider<SharedReplayStore> sharedReplays) {
         FilterRegistrationBean<CdsHooksAuthFilter> registration = new FilterRegistrationBean<>(
                 new CdsHooksAuthFilter(new JwtVerifier(auth, clock, sharedReplays.getIfAvailable())));
-        registration.addUrlPatterns("/cds-services", "/cds-services/*");
+        // every request: the filter decides on the routed path itself (Tomcat's URL-pattern match is not the
+        // place to decide what is protected)
+        registration.addUrlPatterns("/*");
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 100);
         registration.setName("cdsHooksAuthFilter");
         if (!auth.enabled()) {

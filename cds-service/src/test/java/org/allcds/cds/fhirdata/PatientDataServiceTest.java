@@ -287,4 +287,119 @@ class PatientDataServiceTest {
         observations[30] = "{\"resourceType\":\"OperationOutcome\",\"issue\":\"not even an array\"}";
         assertBothRefuse(observations, "prefetch 'observations' entry 50 is not a valid FHIR R4 Observation");
     }
+
+    /**
+     * An id that is not a FHIR id is refused as the sender wrote it (HAPI's parser would make "../../Patient/x" the
+     * plain "x"), naming the key and the entry: read from the tree, with a helper, and read ahead from the tokens.
+     */
+    @Test
+    void anIdThatIsNotAFhirIdIsRefusedAtItsPlaceOnEveryReadPath() throws Exception {
+        for (String id : List.of("../../Patient/x", "a/b", "Observation/o1/_history/2", "<img src=x>", "a b", ".", "..",
+                "x".repeat(65))) {
+            String[] observations = new String[130];
+            for (int i = 0; i < observations.length; i++) {
+                observations[i] = wbc(i == 77 ? id : "o" + i, PID, "4.5");
+            }
+            assertBothRefuse(observations, "prefetch 'observations' entry 77 has an id that is not a FHIR id");
+        }
+        RequestProblem p = refusal(bundle(condition("../c1", PID, "a")), bundle());
+        assertThat(p.code()).isEqualTo("invalid-resource");
+        assertThat(p.getMessage()).startsWith("prefetch 'conditions' entry 0 has an id that is not a FHIR id");
+
+        Map<String, JsonNode> prefetch = prefetch(bundle(), bundle());
+        prefetch.put("patient", JSON.readTree("{\"resourceType\":\"Patient\",\"id\":\"../../Patient/" + PID + "\"}"));
+        p = catchThrowableOfType(() -> data.load(service, PID, prefetch, null, List.of()), RequestProblem.class);
+        assertThat(p.getMessage()).startsWith("prefetch 'patient' has an id that is not a FHIR id");
+    }
+
+    /**
+     * A subject is the hook patient's only as {@code Patient/{id}}, or {@code {fhirServer}/Patient/{id}} on the
+     * request's own fhirServer: the rest is dropped, read from the tree, with a helper, or read ahead alike.
+     */
+    @Test
+    void onlyExactlyThisPatientsSubjectReachesTheRecordOnEveryReadPath() throws Exception {
+        String base = "https://ehr.example.org/fhir";
+        List<String> own = List.of("Patient/" + PID, base + "/Patient/" + PID);
+        List<String> notOwn = List.of("https://other-hospital.example/fhir/Patient/" + PID, "../Patient/" + PID,
+                "Patient/" + PID + "/_history/1", "Patient/" + PID + "?x=1", "urn:uuid:" + PID, base + "/../Patient/" + PID,
+                base + "//Patient/" + PID, "http://ehr.example.org/fhir/Patient/" + PID, "Patient/someone-else",
+                "Group/" + PID, "#" + PID);
+        List<String> subjects = new java.util.ArrayList<>(own);
+        subjects.addAll(notOwn);
+        String[] observations = new String[130];
+        for (int i = 0; i < observations.length; i++) {
+            observations[i] = wbc("o" + i, "x", "4.5").replace("Patient/x", subjects.get(i % subjects.size()));
+        }
+        List<String> expected = new java.util.ArrayList<>();
+        for (int i = 0; i < observations.length; i++) {
+            if (i % subjects.size() < own.size()) {
+                expected.add("o" + i);
+            }
+        }
+        for (String fhirServer : List.of(base, base + "/")) {
+            FhirServerAccess access = new FhirServerAccess(fhirServer, null);
+            for (PatientDataService service : List.of(data, shared)) {
+                PatientRecord record = service.load(this.service, PID, prefetch(bundle(), bundle(observations)), access, List.of());
+                assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).isEqualTo(expected);
+            }
+            for (HookRequestParser parser : List.of(readingAhead, onePass)) {
+                HookRequest request = requestReadAhead(parser, bundle(), bundle(observations));
+                PatientRecord record = data.load(service, PID, request.prefetch(), access, List.of(), request.readAhead());
+                assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).isEqualTo(expected);
+            }
+        }
+        // without a fhirServer, only the relative form is this patient's
+        PatientRecord record = data.load(service, PID, prefetch(bundle(), bundle(observations)), null, List.of());
+        assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue())
+                .isEqualTo(expected.stream().filter(id -> Integer.parseInt(id.substring(1)) % subjects.size() == 0).toList());
+    }
+
+    /**
+     * From fhirServer, HAPI's client has made each id plain already: that plain id must be a FHIR id, and a subject
+     * is this patient's on the same terms as in a prefetch.
+     */
+    @Test
+    void resourcesFetchedFromFhirServerAreCheckedAsPrefetchedOnes() throws Exception {
+        String base = "https://ehr.example.org/fhir/";
+        ResourceReader reader = new ResourceReader(FHIR, false);
+        java.util.function.Function<String, org.hl7.fhir.r4.model.Resource> observation = json -> {
+            try {
+                return reader.read(org.hl7.fhir.r4.model.Observation.class, JSON.readTree(json), () -> "x");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        List<org.hl7.fhir.r4.model.Resource> served = new java.util.ArrayList<>(List.of(
+                observation.apply(wbc("o1", PID, "4.5")),
+                observation.apply(wbc("o2", PID, "4.5").replace("Patient/" + PID, base + "Patient/" + PID)),
+                observation.apply(wbc("o3", PID, "4.5").replace("Patient/" + PID, "https://other.example/fhir/Patient/" + PID)),
+                observation.apply(wbc("o4", PID, "4.5").replace("Patient/" + PID, "urn:uuid:" + PID))));
+        FhirServerFetcher server = new FhirServerFetcher(FHIR, null, null, null) {
+            @Override
+            public Call call(FhirServerAccess access) {
+                return new Call() {
+                    @Override
+                    public org.hl7.fhir.r4.model.Resource read(String relativeUrl) {
+                        return new org.hl7.fhir.r4.model.Patient()
+                                .setBirthDateElement(new org.hl7.fhir.r4.model.DateType("2005-01-01")).setId(PID);
+                    }
+
+                    @Override
+                    public List<org.hl7.fhir.r4.model.Resource> search(String relativeUrl) {
+                        return relativeUrl.startsWith("Observation") ? served : List.of();
+                    }
+                };
+            }
+        };
+        PatientDataService fetching = new PatientDataService(FHIR, VALUE_SETS, server);
+        Map<String, JsonNode> nothing = new LinkedHashMap<>();
+        FhirServerAccess access = new FhirServerAccess(base, "token");
+        PatientRecord record = fetching.load(service, PID, nothing, access, List.of());
+        assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).containsExactly("o1", "o2");
+
+        served.get(1).setId("Observation/<img src=x>");
+        RequestProblem p = catchThrowableOfType(() -> fetching.load(service, PID, nothing, access, List.of()), RequestProblem.class);
+        assertThat(p.code()).isEqualTo("invalid-resource");
+        assertThat(p.getMessage()).isEqualTo("prefetch 'observations' entry 1 from fhirServer has an id that is not a FHIR id");
+    }
 }

@@ -34,9 +34,10 @@ import org.springframework.test.web.servlet.MvcResult;
 /**
  * Seeded mutation fuzzing of hook calls, in-process (MockMvc, test profile: auth off). Every fixture
  * request is mutated 1-3 times per call (structure, types, values, references, dates, units, duplicates,
- * raw bytes) and sent; the service must never answer 5xx, never answer anything but JSON, and never
- * return a card whose {@code extension.all-cds.evidence} names a resource that is not in the request
- * as one of the hook patient's own.
+ * raw bytes, markdown and HTML in units, codes and ids) and sent; the service must never answer 5xx, never
+ * answer anything but JSON, never return a card whose {@code extension.all-cds.evidence} names a resource
+ * that is not in the request as one of the hook patient's own (its subject exactly {@code Patient/{id}} or
+ * {@code {fhirServer}/Patient/{id}}), and never show request text as markdown or HTML in a card.
  *
  * <p>{@code -Dfuzz.requests=N} (default 10,000) and {@code -Dfuzz.seed=S} (default fixed, so a failure
  * replays exactly; the failing seed and request are printed).
@@ -53,6 +54,8 @@ class HookRequestFuzzTest {
     /** Empty unit codes: in the mutation set; -Dfuzz.emptyUnits=false leaves them out. */
     private static final boolean EMPTY_UNITS = !"false".equals(System.getProperty("fuzz.emptyUnits"));
     private static final LocalDate TODAY = LocalDate.now(ZoneOffset.UTC);
+    /** Markdown and HTML an EHR would render if request text reached a card raw. */
+    private static final String MARKUP = "mg\n# Heading [x](javascript:alert(1)) <img src=x onerror=alert(1)>";
 
     @Autowired
     MockMvc mvc;
@@ -144,6 +147,12 @@ class HookRequestFuzzTest {
             Set<String> own = ownResources(request);
             for (JsonNode card : answer.path("cards")) {
                 cards.incrementAndGet();
+                for (String field : List.of("summary", "detail")) {
+                    String unescaped = unescapedMarkup(card.path(field).asText());
+                    if (unescaped != null) {
+                        return "card " + field + " shows request text as markup (" + unescaped + "): " + where;
+                    }
+                }
                 for (JsonNode ref : card.path("extension").path("all-cds").path("evidence")) {
                     if (!own.contains(ref.asText())) {
                         return "evidence " + ref.asText() + " not among the patient's resources: " + where;
@@ -156,6 +165,19 @@ class HookRequestFuzzTest {
         return null;
     }
 
+    /**
+     * What the mutations put in request text, found unescaped in a card's text: an HTML tag, a link, a heading,
+     * a heading started by a line break (the cards' own markdown has none of these); null when none.
+     */
+    private static String unescapedMarkup(String text) {
+        for (String raw : List.of("<img", "<script", "](", "[x]", "\n#", "javascript:", "onerror=")) {
+            if (text.contains(raw)) {
+                return raw;
+            }
+        }
+        return null;
+    }
+
     /** "Type/id" of every resource in the request (prefetch and draftOrders) that belongs to context.patientId. */
     private static Set<String> ownResources(JsonNode request) {
         Set<String> refs = new HashSet<>();
@@ -164,28 +186,28 @@ class HookRequestFuzzTest {
             return refs;
         }
         String pid = pidNode.asText();
+        String base = request.path("fhirServer").isTextual() ? request.path("fhirServer").asText().replaceAll("/$", "") : null;
+        Set<String> ownSubjects = base == null ? Set.of("Patient/" + pid) : Set.of("Patient/" + pid, base + "/Patient/" + pid);
         List<JsonNode> resources = new ArrayList<>();
         request.path("prefetch").forEach(resources::add);
         resources.add(request.path("context").path("draftOrders"));
         for (JsonNode r : resources) {
             if ("Bundle".equals(r.path("resourceType").asText())) {
-                r.path("entry").forEach(e -> add(refs, e.path("resource"), pid));
+                r.path("entry").forEach(e -> add(refs, e.path("resource"), pid, ownSubjects));
             } else {
-                add(refs, r, pid);
+                add(refs, r, pid, ownSubjects);
             }
         }
         return refs;
     }
 
-    private static void add(Set<String> refs, JsonNode r, String pid) {
+    /** The resource's own "Type/id" when its subject is exactly one of {@code ownSubjects} (ids are as written). */
+    private static void add(Set<String> refs, JsonNode r, String pid, Set<String> ownSubjects) {
         String type = r.path("resourceType").asText();
         String id = r.path("id").asText();
-        boolean own = "Patient".equals(type) ? id.equals(pid)
-                : r.path("subject").path("reference").asText().matches("(.*/)?Patient/" + java.util.regex.Pattern.quote(pid) + "(/_history/.*)?");
+        boolean own = "Patient".equals(type) ? id.equals(pid) : ownSubjects.contains(r.path("subject").path("reference").asText());
         if (own) {
             refs.add(type + "/" + id);
-            // the service names a resource by HAPI's id part (an id written as "Observation/1/_history/2" is "1")
-            refs.add(type + "/" + new org.hl7.fhir.r4.model.IdType(id).getIdPart());
         }
     }
 
@@ -265,9 +287,13 @@ class HookRequestFuzzTest {
                 all.get(random.nextInt(all.size())).set(randomValue(random));
                 return "replace";
             }
-            case 4 -> { // another patient's resource
+            case 4 -> { // another patient's resource, or one only written to look like this patient's
                 if (resource != null && resource.has("subject")) {
-                    resource.putObject("subject").put("reference", "Patient/" + pick(random, "other", "x", "", "fx-other-1"));
+                    String pid = request.path("context").path("patientId").asText();
+                    resource.putObject("subject").put("reference", pick(random, "Patient/other", "Patient/x", "Patient/",
+                            "Patient/fx-other-1", "https://other-hospital.example/fhir/Patient/" + pid, "../Patient/" + pid,
+                            "./Patient/" + pid, "Patient/" + pid + "/_history/1", "urn:uuid:" + pid,
+                            "https://ehr.example.org/fhir/Patient/" + pid, "https://ehr.example.org/fhir/../Patient/" + pid));
                 }
                 return "other-patient";
             }
@@ -299,7 +325,8 @@ class HookRequestFuzzTest {
                 if (resource != null && resource.has("valueQuantity")) {
                     ObjectNode q = (ObjectNode) resource.get("valueQuantity");
                     switch (random.nextInt(4)) {
-                        case 0 -> q.put("unit", pick(random, "thou/cmm", "furlongs", EMPTY_UNITS ? "" : "?", "%%", "10*3/uL", "g/L", "mmol/L"))
+                        case 0 -> q.put("unit", pick(random, "thou/cmm", "furlongs", EMPTY_UNITS ? "" : "?", "%%", "10*3/uL", "g/L", "mmol/L",
+                                        MARKUP, "mg\n# h", "<script>alert(1)</script>"))
                                 .put("code", pick(random, "thou/cmm", "[ft_i]", EMPTY_UNITS ? "" : "?", "10*9/L", "g/L", "/uL", "mg"));
                         case 1 -> q.put("value", pick(random, -1.0, 0.0, 1e308, -1e308, 1e-300, 123456789.0, 100.0001));
                         case 2 -> q.put("value", pick(random, "NaN", "1,5", "Infinity", "", "1e999"));
@@ -318,7 +345,8 @@ class HookRequestFuzzTest {
             case 9 -> { // ids
                 if (resource != null) {
                     resource.put("id", pick(random, "", "a/b", "../x", "x".repeat(70), "Observation/1/_history/2",
-                            "é", "1 2", "<script>", "fx-dup"));
+                            "é", "1 2", "<script>", "fx-dup", "../../Patient/x", ".", "..", "x](javascript:alert(1))",
+                            "<img src=x onerror=alert(1)>", "#h"));
                 }
                 return "id";
             }
@@ -326,14 +354,19 @@ class HookRequestFuzzTest {
                 if (resource != null && resource.path("code").path("coding").isArray()
                         && !resource.path("code").path("coding").isEmpty()) {
                     ObjectNode coding = (ObjectNode) resource.path("code").path("coding").get(0);
-                    coding.put(pick(random, "system", "code"), pick(random, "", "http://loinc.org", "urn:x", "26464-8", "0000-0"));
+                    switch (random.nextInt(3)) {
+                        case 0 -> coding.put("display", MARKUP);
+                        case 1 -> ((ObjectNode) resource.path("code")).put("text", MARKUP);
+                        default -> coding.put(pick(random, "system", "code"),
+                                pick(random, "", "http://loinc.org", "urn:x", "26464-8", "0000-0"));
+                    }
                 }
                 return "code";
             }
             case 11 -> { // the request's own fields
                 switch (random.nextInt(5)) {
                     case 0 -> request.put("hook", pick(random, "patient-view", "order-select", "order-sign", "", "PATIENT-VIEW"));
-                    case 1 -> ((ObjectNode) request.path("context")).put("patientId", pick(random, "other", "", "a/b", "x".repeat(65)));
+                    case 1 -> ((ObjectNode) request.path("context")).put("patientId", pick(random, "other", "", "a/b", "x".repeat(65), ".", ".."));
                     case 2 -> request.put("fhirServer", pick(random, "http://169.254.169.254/latest", "http://127.0.0.1:1/fhir",
                             "file:///etc/passwd", "https://ehr.example.org/fhir", "not a url"));
                     case 3 -> {
