@@ -10,11 +10,14 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.http.MediaType;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Guards {@code /analytics} and everything below it with its own credential: {@code Authorization: Bearer <token>}
+ * Guards {@code /analytics} and everything below it, except the analytics page's own static files
+ * ({@link #PAGE_FILES}: no data of their own; the page sends the token when it reads the data), with its own
+ * credential: {@code Authorization: Bearer <token>}
  * equal to {@code all-cds.analytics.token} (compared in constant time, over SHA-256 digests so the length does not
  * leak either). Never an EHR's JWT: the analytics are for the service's governance, not for EHRs. With no token
  * configured every request is refused, unless {@code all-cds.analytics.open} (the demo profile) opens them.
@@ -22,6 +25,13 @@ import org.springframework.web.filter.OncePerRequestFilter;
 public class AnalyticsAuthFilter extends OncePerRequestFilter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * The page's files, open to anyone (GET or HEAD). Compared with the raw request URI, so only these exact
+     * spellings pass: any other path under /analytics, however spelled, needs the token.
+     */
+    static final Set<String> PAGE_FILES = Set.of("/analytics", "/analytics/", "/analytics/index.html",
+            "/analytics/analytics.js", "/analytics/analytics.css");
 
     private final byte[] tokenDigest;
     private final boolean open;
@@ -34,7 +44,7 @@ public class AnalyticsAuthFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        if (open || authorized(request.getHeader("Authorization"))) {
+        if (open || isPageFile(request) || authorized(request.getHeader("Authorization"))) {
             chain.doFilter(request, response);
             return;
         }
@@ -49,6 +59,12 @@ public class AnalyticsAuthFilter extends OncePerRequestFilter {
         response.setHeader("Cache-Control", "no-store");
         response.setContentType(MediaType.APPLICATION_JSON_VALUE);
         JSON.writeValue(response.getOutputStream(), body);
+    }
+
+    private static boolean isPageFile(HttpServletRequest request) {
+        String method = request.getMethod();
+        return ("GET".equals(method) || "HEAD".equals(method)) && request.getContextPath().isEmpty()
+                && PAGE_FILES.contains(request.getRequestURI());
     }
 
     private boolean authorized(String header) {

@@ -40,6 +40,24 @@ public class AnalyticsController {
     @GetMapping(path = "/analytics/cards", produces = MediaType.APPLICATION_JSON_VALUE)
     public Map<String, Object> cards(@RequestParam(name = "from", required = false) String from,
             @RequestParam(name = "to", required = false) String to) {
+        return answer(from, to, AnalyticsController::report);
+    }
+
+    /**
+     * {@code GET /analytics/cards/daily?from=&to=}: the same window per service, topic and UTC day of issue (issued,
+     * accepted, overridden); only days with cards are listed. The analytics page plots it over time.
+     */
+    @GetMapping(path = "/analytics/cards/daily", produces = MediaType.APPLICATION_JSON_VALUE)
+    public Map<String, Object> daily(@RequestParam(name = "from", required = false) String from,
+            @RequestParam(name = "to", required = false) String to) {
+        return answer(from, to, AnalyticsController::dailyReport);
+    }
+
+    private interface Report {
+        Map<String, Object> of(LedgerStore store, Instant from, Instant to);
+    }
+
+    private Map<String, Object> answer(String from, String to, Report report) {
         LedgerStore store = ledger.store();
         if (store == null) {
             throw new RequestProblem(HttpStatus.NOT_FOUND, "ledger-off", "the card ledger is off (all-cds.ledger.enabled=false)");
@@ -50,10 +68,44 @@ public class AnalyticsController {
             throw RequestProblem.badRequest("invalid-range", "'from' must be before 'to'");
         }
         try {
-            return report(store, start, end);
+            return report.of(store, start, end);
         } catch (DataAccessException e) {
             throw new RequestProblem(HttpStatus.SERVICE_UNAVAILABLE, "ledger-unavailable", "the card ledger cannot be read now");
         }
+    }
+
+    private static Map<String, Object> dailyReport(LedgerStore store, Instant from, Instant to) {
+        Map<String, Map<String, List<Map<String, Object>>>> byService = new LinkedHashMap<>();
+        for (LedgerStore.DayCounts c : store.dayCounts(from, to)) {
+            Map<String, Object> day = new LinkedHashMap<>();
+            day.put("day", c.day().toString());
+            day.put("issued", c.issued());
+            day.put("accepted", c.accepted());
+            day.put("overridden", c.overridden());
+            byService.computeIfAbsent(c.service(), s -> new LinkedHashMap<>())
+                    .computeIfAbsent(c.topic(), t -> new ArrayList<>()).add(day);
+        }
+        List<Map<String, Object>> services = new ArrayList<>();
+        byService.forEach((service, topics) -> {
+            List<Map<String, Object>> topicList = new ArrayList<>();
+            topics.forEach((topic, days) -> {
+                Map<String, Object> one = new LinkedHashMap<>();
+                one.put("topic", topic);
+                one.put("days", days);
+                topicList.add(one);
+            });
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("service", service);
+            one.put("topics", topicList);
+            services.add(one);
+        });
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("from", from.toString());
+        body.put("to", to.toString());
+        body.put("bucket", "day");
+        body.put("zone", "UTC");
+        body.put("services", services);
+        return body;
     }
 
     private static Map<String, Object> report(LedgerStore store, Instant from, Instant to) {

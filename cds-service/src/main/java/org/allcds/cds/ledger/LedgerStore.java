@@ -151,6 +151,19 @@ public class LedgerStore {
                 Timestamp.from(from), Timestamp.from(to));
     }
 
+    /** Cards issued on one UTC day per service and topic, and what was done with them (the page's time axis). */
+    public record DayCounts(String service, String topic, java.time.LocalDate day, long issued, long accepted, long overridden) {}
+
+    public List<DayCounts> dayCounts(Instant from, Instant to) {
+        return jdbc.query("select c.service_id, c.topic, cast(c.issued_at at time zone 'UTC' as date), count(*),"
+                        + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'accepted')),"
+                        + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'overridden'))"
+                        + " from card_issued c where c.issued_at >= ? and c.issued_at < ? group by 1, 2, 3 order by 1, 2, 3",
+                (rs, row) -> new DayCounts(rs.getString(1), rs.getString(2), rs.getObject(3, java.time.LocalDate.class),
+                        rs.getLong(4), rs.getLong(5), rs.getLong(6)),
+                Timestamp.from(from), Timestamp.from(to));
+    }
+
     public List<ReasonCount> reasonCounts(Instant from, Instant to) {
         return jdbc.query("select c.service_id, c.topic, coalesce(f.override_reason, 'none'), count(distinct c.card_uuid)"
                         + " from card_issued c join card_feedback f on f.card_uuid = c.card_uuid"

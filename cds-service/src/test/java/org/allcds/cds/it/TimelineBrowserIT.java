@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ca.uhn.fhir.context.FhirContext;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -36,9 +35,6 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -59,8 +55,6 @@ import org.springframework.test.context.ActiveProfiles;
 @ActiveProfiles("demo")
 class TimelineBrowserIT {
 
-    static final String CHROMEDRIVER = "/usr/bin/chromedriver";
-    static final String CHROMIUM = "/usr/bin/chromium";
     static final String RELAPSE_SCENARIO = "combined-relapse";
     static final String EMPTY_PATIENT = "fx-timeline-no-data";
     static final String VALUE_SETS = "http://allcds.org/fhir/ValueSet/";
@@ -72,7 +66,7 @@ class TimelineBrowserIT {
 
     static TestFhirServerContainer fhir;
     static Fixture relapse;
-    static ChromeDriverService driverService;
+    static HeadlessChromium chromium;
     static WebDriver browser;
     static ValueSetRepository valueSets;
 
@@ -88,25 +82,14 @@ class TimelineBrowserIT {
         new FhirServerLoader(HTTP, URI.create(fhir.fhirBaseUrl())).load(relapse, TODAY);
         putPatientWithNoData();
 
-        driverService = new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(CHROMEDRIVER))
-                .usingAnyFreePort()
-                .build();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM);
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1300", "--lang=en-US");
-        browser = new ChromeDriver(driverService, options);
+        chromium = HeadlessChromium.start(1400, 1300);
+        browser = chromium.browser();
     }
 
     @AfterAll
     static void stopBrowserAndFhirServer() {
-        if (browser != null) {
-            browser.quit();
-        }
-        if (driverService != null) {
-            driverService.stop();
+        if (chromium != null) {
+            chromium.close();
         }
         if (fhir != null) {
             fhir.stop();

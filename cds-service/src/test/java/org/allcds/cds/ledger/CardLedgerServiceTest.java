@@ -210,6 +210,67 @@ class CardLedgerServiceTest {
     }
 
     @Test
+    void dailyCountsGiveEachTopicsCardsAndOutcomesPerDayOfIssue() throws Exception {
+        String from = java.time.Instant.now().minusMillis(1).toString();
+        JsonNode cards = hookCall("combined-relapse");
+        JsonNode workup = card(cards, "dx-relapse-characterization");
+        ObjectNode accepted = json.createObjectNode();
+        accepted.put("card", workup.get("uuid").asText());
+        accepted.put("outcome", "accepted");
+        accepted.put("outcomeTimestamp", "2026-01-03T10:00:00Z");
+        accepted.putArray("acceptedSuggestions").addObject().put("id", workup.at("/suggestions/0/uuid").asText());
+        ObjectNode overridden = overridden(card(cards, "tx-relapse-review"), "not-applicable", "2026-01-03T10:01:00Z");
+        assertThat(post(FEEDBACK, feedback(accepted, overridden)).status()).isEqualTo(200);
+        String today = LocalDate.now(ZoneOffset.UTC).toString();
+
+        assertThat(get("/analytics/cards/daily?from=" + from, null).status()).isEqualTo(401);
+        Answer daily = get("/analytics/cards/daily?from=" + from, TOKEN);
+        assertThat(daily.status()).as("%s", daily.body()).isEqualTo(200);
+        assertThat(daily.body().get("bucket").asText()).isEqualTo("day");
+        assertThat(daily.body().get("zone").asText()).isEqualTo("UTC");
+        assertThat(daily.body().at("/services/0/service").asText()).isEqualTo("all-disease-status");
+        JsonNode topics = daily.body().at("/services/0/topics");
+        assertThat(topics).hasSize(cards.size());
+        JsonNode workupDays = find(topics, "dx-relapse-characterization").get("days");
+        assertThat(workupDays).hasSize(1);
+        assertThat(workupDays.get(0).get("day").asText()).isEqualTo(today);
+        assertThat(workupDays.get(0).get("issued").asLong()).isEqualTo(1);
+        assertThat(workupDays.get(0).get("accepted").asLong()).isEqualTo(1);
+        assertThat(workupDays.get(0).get("overridden").asLong()).isZero();
+        JsonNode reviewDays = find(topics, "tx-relapse-review").get("days");
+        assertThat(reviewDays.get(0).get("overridden").asLong()).isEqualTo(1);
+        assertThat(reviewDays.get(0).get("accepted").asLong()).isZero();
+
+        // a window before these cards has none of them
+        Answer before = get("/analytics/cards/daily?from=2020-01-01&to=2020-02-01", TOKEN);
+        assertThat(before.status()).isEqualTo(200);
+        assertThat(before.body().get("services")).isEmpty();
+        Answer bad = get("/analytics/cards/daily?from=yesterday", TOKEN);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.body().get("error").asText()).isEqualTo("invalid-range");
+    }
+
+    @Test
+    void analyticsPageIsServedWithoutTheTokenButEverySpellingOfItsDataNeedsIt() throws Exception {
+        for (String page : List.of("/analytics", "/analytics/", "/analytics/index.html", "/analytics/analytics.js",
+                "/analytics/analytics.css")) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(page)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(page).isIn(200, 302);
+            assertThat(r.body()).as(page).doesNotContain("\"services\"");
+        }
+        assertThat(http.send(HttpRequest.newBuilder(uri("/analytics/")).GET().build(), HttpResponse.BodyHandlers.ofString()).body())
+                .contains("<title>Card outcomes");
+        for (String data : List.of("/analytics/cards", "/analytics/cards/", "/analytics/cards/daily", "/analytics/cards/daily/",
+                "/analytics/cards?bucket=day", "/analytics/cards;x=1", "/analytics/index.html;/../cards", "/analytics//cards",
+                "/analytics/./cards", "/analytics/x/../cards", "/analytics/%63ards", "/analytics%2Fcards", "/Analytics/cards",
+                "/analytics/cards.json", "/analytics/index.html/../cards")) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(data)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(data).isIn(400, 401, 404);
+            assertThat(r.body()).as(data).doesNotContain("\"services\"").doesNotContain("\"issued\"");
+        }
+    }
+
+    @Test
     void anAlreadyAddressedOverrideHoldsBackThatCardOnNextIdenticalCallAndNotTheOthers() throws Exception {
         JsonNode cards = hookCall("contradictory-record");
         assertThat(topics(cards)).contains("data-conflict", "tx-relapse-review", "dx-relapse-characterization");
