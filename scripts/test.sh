@@ -2,8 +2,8 @@
 # Runs every test of the project: CQL unit cases, fixture checks, the service's tests (fixture
 # replay, bad input, auth, fuzz) and the container end-to-end tests (Failsafe *IT).
 # Installs what it needs on a bare machine: a JDK 17 and Maven if missing, a Docker engine and the
-# local JRE base image (scripts/ensure-docker.sh); node and npm (the timeline app's build) and chromium with
-# chromium-driver (its browser test).
+# local JRE base image (scripts/ensure-docker.sh) and PostgreSQL image (scripts/ensure-postgres-image.sh); node
+# and npm (the timeline app's build) and chromium with chromium-driver (its browser test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 scripts/ensure-docker.sh
+# the PostgreSQL image of the ledger's container test (LedgerReplicasIT), built from Debian packages
+scripts/ensure-postgres-image.sh
 
 # Images cannot be pulled here: no Ryuk sidecar; the containers are stopped by the tests themselves.
 export TESTCONTAINERS_RYUK_DISABLED=true

@@ -44,6 +44,10 @@ public class HookCallBenchmark {
     @Param({"30", "300", "3000", "10000"})
     public int n;
 
+    /** The card ledger off or on (embedded PostgreSQL): {@code -p ledger=off,on} compares them in one run. */
+    @Param({"off"})
+    public String ledger;
+
     private ServiceHarness harness;
     private byte[] body;
     private HookRequest request;
@@ -55,7 +59,7 @@ public class HookCallBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        harness = new ServiceHarness();
+        harness = new ServiceHarness("on".equals(ledger));
         body = LongTreatedPatient.requestBytes(n, LocalDate.now());
         request = harness.parser.parse(body);
         record = harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of(), request.readAhead());

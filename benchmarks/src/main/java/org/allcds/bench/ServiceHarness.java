@@ -31,13 +31,29 @@ public final class ServiceHarness implements AutoCloseable {
     public final HookHandler handler;
     public final ServiceDefinition service;
     public final ObjectMapper json;
+    private final boolean ledgerOn;
 
     public ServiceHarness() {
+        this(false);
+    }
+
+    /**
+     * @param ledger with the card ledger on (its embedded PostgreSQL in a temporary directory): each call reads the
+     *               patient's already-addressed overrides and queues its cards for the writer, as a real call does
+     */
+    public ServiceHarness(boolean ledger) {
+        this.ledgerOn = ledger;
+        String dataDir;
+        try {
+            dataDir = java.nio.file.Files.createTempDirectory("allcds-bench-ledger").toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         context = new SpringApplicationBuilder(AllCdsApplication.class)
                 .web(WebApplicationType.NONE)
                 .profiles("demo")
                 .properties("logging.level.root=WARN", "logging.level.org.allcds=WARN", "all-cds.auth.enabled=false")
-                .run();
+                .run("--all-cds.ledger.enabled=" + ledger, "--all-cds.data-dir=" + dataDir);
         parser = context.getBean(HookRequestParser.class);
         data = context.getBean(PatientDataService.class);
         evaluation = context.getBean(CqlEvaluationService.class);
@@ -49,7 +65,9 @@ public final class ServiceHarness implements AutoCloseable {
 
     /** The whole in-process call as the controller makes it: parse the bytes, handle, write the JSON answer. */
     public byte[] call(byte[] body) throws Exception {
-        CdsServiceResponseJson response = handler.handle(service, parser.parse(body));
+        // with a caller, as the controller calls it: the ledger (when on) is read and written
+        CdsServiceResponseJson response = handler.handle(service, parser.parse(body), null,
+                ledgerOn ? org.allcds.cds.ledger.Caller.DEMO : null);
         return json.writeValueAsBytes(response);
     }
 

@@ -33,6 +33,7 @@ import org.springframework.stereotype.Component;
 public class CardFactory {
 
     public static final String TOPIC_SYSTEM = "urn:all-cds:card-topic";
+    public static final String OVERRIDE_REASON_SYSTEM = "urn:all-cds:override-reason";
     /** The service card topic for an evaluation that could not decide every card (card-contract.md). */
     public static final String EVALUATION_INCOMPLETE = "evaluation-incomplete";
     private static final Logger log = LoggerFactory.getLogger(CardFactory.class);
@@ -127,6 +128,7 @@ public class CardFactory {
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", List.of());
         card.setExtension(new AllCdsCardExtension(extension));
+        card.setOverrideReasons(overrideReasons());
         return card;
     }
 
@@ -179,6 +181,7 @@ public class CardFactory {
         for (Map<String, Object> test : tests) {
             card.addSuggestion(suggestion(test, patientId));
         }
+        card.setOverrideReasons(overrideReasons());
 
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", evidence);
@@ -188,6 +191,16 @@ public class CardFactory {
         def.extension().forEach((key, definition) -> extension.put(key, results.get(definition)));
         card.setExtension(new AllCdsCardExtension(extension));
         return card;
+    }
+
+    /** A fresh list per card: the card's JSON objects are not shared between cards. */
+    private List<CdsServiceResponseCodingJson> overrideReasons() {
+        List<CdsServiceResponseCodingJson> reasons = new ArrayList<>(settings.overrideReasons().size());
+        for (CardSettings.OverrideReason reason : settings.overrideReasons()) {
+            reasons.add(new CdsServiceResponseCodingJson().setSystem(OVERRIDE_REASON_SYSTEM).setCode(reason.code())
+                    .setDisplay(reason.display()));
+        }
+        return reasons;
     }
 
     private static CdsServiceIndicatorEnum indicator(CardDefinition def, Map<String, Object> results) {

@@ -6,12 +6,17 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 /**
  * @param sourceLabel {@code source.label} of every card
  * @param treatmentOptionCodes the option codes the contract allows; anything else from the CQL is a defect
+ * @param overrideReasons the {@code overrideReasons} every card offers (system {@code urn:all-cds:override-reason})
  */
 @ConfigurationProperties(prefix = "all-cds.cards")
-public record CardSettings(String sourceLabel, List<String> treatmentOptionCodes) {
+public record CardSettings(String sourceLabel, List<String> treatmentOptionCodes, List<OverrideReason> overrideReasons) {
 
     public CardSettings {
         sourceLabel = sourceLabel == null ? "ALL remission and relapse CDS" : sourceLabel;
         treatmentOptionCodes = treatmentOptionCodes == null ? List.of() : List.copyOf(treatmentOptionCodes);
+        overrideReasons = overrideReasons == null ? List.of() : List.copyOf(overrideReasons);
     }
+
+    /** A coded reason a clinician can give for dismissing a card, with its display. */
+    public record OverrideReason(String code, String display) {}
 }

@@ -7,6 +7,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Map;
+import org.allcds.cds.ledger.CardLedger;
+import org.allcds.cds.ledger.Caller;
+import org.allcds.cds.ledger.LedgerMetrics;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.security.CdsHooksAuthFilter;
 import org.allcds.cds.security.LogText;
@@ -34,9 +37,14 @@ public class CdsHooksController {
     private final HookHandler handler;
     private final FeedbackReader feedbackReader;
     private final long maxRequestBytes;
+    private final CardLedger ledger;
+    private final LedgerMetrics metrics;
 
     public CdsHooksController(ServiceCatalog catalog, HookRequestParser parser, HookHandler handler,
-            FeedbackReader feedbackReader, @Value("${all-cds.http.max-request-bytes:10485760}") long maxRequestBytes) {
+            FeedbackReader feedbackReader, @Value("${all-cds.http.max-request-bytes:10485760}") long maxRequestBytes,
+            CardLedger ledger, LedgerMetrics metrics) {
+        this.ledger = ledger;
+        this.metrics = metrics;
         this.catalog = catalog;
         this.parser = parser;
         this.handler = handler;
@@ -59,18 +67,32 @@ public class CdsHooksController {
     @PostMapping(path = "/cds-services/{id}", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
     public CdsServiceResponseJson hook(@PathVariable("id") String id, HttpServletRequest http,
-            @RequestAttribute(name = CdsHooksAuthFilter.ISSUER_ATTRIBUTE, required = false) String issuer) {
+            @RequestAttribute(name = CdsHooksAuthFilter.ISSUER_ATTRIBUTE, required = false) String issuer,
+            @RequestAttribute(name = CdsHooksAuthFilter.SUBJECT_ATTRIBUTE, required = false) String subject) {
         ServiceDefinition service = service(id);
-        HookRequest request = parser.parse(body(http));
-        return handler.handle(service, request, issuer);
+        long start = System.nanoTime();
+        int status = 500;
+        try {
+            HookRequest request = parser.parse(body(http));
+            CdsServiceResponseJson response = handler.handle(service, request, issuer, new Caller(issuer, subject));
+            status = 200;
+            return response;
+        } catch (RequestProblem problem) {
+            status = problem.status().value();
+            throw problem;
+        } finally {
+            metrics.hookCall(service.id(), status, System.nanoTime() - start);
+        }
     }
 
     @PostMapping(path = "/cds-services/{id}/feedback", consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
     public Map<String, Object> feedback(@PathVariable("id") String id, HttpServletRequest http,
-            @RequestAttribute(name = CdsHooksAuthFilter.ISSUER_ATTRIBUTE, required = false) String issuer) {
+            @RequestAttribute(name = CdsHooksAuthFilter.ISSUER_ATTRIBUTE, required = false) String issuer,
+            @RequestAttribute(name = CdsHooksAuthFilter.SUBJECT_ATTRIBUTE, required = false) String subject) {
         service(id);
         FeedbackRequest feedback = feedbackReader.read(parser.readTree(body(http)));
+        ledger.feedback(id, new Caller(issuer, subject), feedback);
         // An audit signal for the team (which cards clinicians act on); it changes no decision. One line per
         // call, every value escaped and capped; the clinicians' comments (free text) are not logged.
         log.info("feedback service={} issuer={} items={} accepted={} overridden={} outcomes={}",

@@ -1,5 +1,6 @@
 package org.allcds.cds.hooks;
 
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -14,6 +15,8 @@ import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.fhirdata.FhirServerAccess;
+import org.allcds.cds.ledger.CardLedger;
+import org.allcds.cds.ledger.Caller;
 import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.PatientRecord;
 import org.hl7.fhir.r4.model.Resource;
@@ -26,11 +29,13 @@ public class HookHandler {
     private final PatientDataService data;
     private final CqlEvaluationService evaluation;
     private final CardFactory cards;
+    private final CardLedger ledger;
 
-    public HookHandler(PatientDataService data, CqlEvaluationService evaluation, CardFactory cards) {
+    public HookHandler(PatientDataService data, CqlEvaluationService evaluation, CardFactory cards, CardLedger ledger) {
         this.data = data;
         this.evaluation = evaluation;
         this.cards = cards;
+        this.ledger = ledger;
     }
 
     public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request) {
@@ -42,6 +47,14 @@ public class HookHandler {
      *               no token was verified (auth off, warm-up). The fhirServer guard decides with it.
      */
     public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request, String issuer) {
+        return handle(service, request, issuer, null);
+    }
+
+    /**
+     * @param caller who is shown the cards: the ledger holds back cards already addressed for the patient and records
+     *               those answered (after the answer is decided). Null (warm-up, benchmarks): the ledger is not used.
+     */
+    public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request, String issuer, Caller caller) {
         if (!service.hook().equals(request.hook())) {
             throw RequestProblem.badRequest("wrong-hook", "service '" + service.id() + "' answers hook '" + service.hook()
                     + "', not '" + request.hook() + "'");
@@ -57,7 +70,14 @@ public class HookHandler {
                 ? Map.of(SELECTED_ORDERS_PARAMETER, orders.selectedServiceRequests()) : Map.of();
         CqlEvaluationService.Evaluation evaluated = evaluation.evaluate(service.library(), definitions, record, callParameters);
         CdsServiceResponseJson response = new CdsServiceResponseJson();
-        cards.build(service, evaluated.values(), evaluated.failures(), patientId).forEach(response::addCard);
+        List<CdsServiceResponseCardJson> built = cards.build(service, evaluated.values(), evaluated.failures(), patientId);
+        if (caller != null) {
+            built = ledger.withoutAddressed(service.id(), patientId, built);
+        }
+        built.forEach(response::addCard);
+        if (caller != null) {
+            ledger.issued(service.id(), request.hookInstance(), patientId, caller, built);
+        }
         return response;
     }
 

@@ -32,6 +32,8 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(CdsHooksAuthFilter.class);
     public static final String ISSUER_ATTRIBUTE = "org.allcds.cds.security.issuer";
+    /** The verified token's {@code sub} (the ledger records who was shown a card). */
+    public static final String SUBJECT_ATTRIBUTE = "org.allcds.cds.security.subject";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SERVICES = "/cds-services";
 
@@ -78,6 +80,7 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
         try {
             JwtVerifier.VerifiedCaller caller = verifier.verify(header.substring(7).trim(), endpoint);
             request.setAttribute(ISSUER_ATTRIBUTE, caller.issuer());
+            request.setAttribute(SUBJECT_ATTRIBUTE, caller.subject());
         } catch (JwtVerifier.Rejected e) {
             log.info("401 on {} {}: {}", LogText.quoted(request.getMethod(), 16), LogText.quoted(endpoint, 200),
                     LogText.quoted(e.getMessage(), 300));

@@ -45,12 +45,19 @@ public class JwtVerifier {
     private final AuthProperties auth;
     private final Clock clock;
     private final ReplayCache replays;
+    private final SharedReplayStore sharedReplays;
     private final Map<String, JWKSource<SecurityContext>> jwksByUrl = new ConcurrentHashMap<>();
 
     public JwtVerifier(AuthProperties auth, Clock clock) {
+        this(auth, clock, null);
+    }
+
+    /** @param sharedReplays the jtis every replica has seen (the ledger's database), or null: this replica's only */
+    public JwtVerifier(AuthProperties auth, Clock clock, SharedReplayStore sharedReplays) {
         this.auth = auth;
         this.clock = clock;
         this.replays = new ReplayCache(auth.replayCacheSize(), clock);
+        this.sharedReplays = sharedReplays;
     }
 
     /**
@@ -124,6 +131,9 @@ public class JwtVerifier {
             case REPLAYED -> throw new Rejected("jti replayed");
             case FULL -> throw new Rejected("replay cache full of this issuer's unexpired tokens");
             default -> { }
+        }
+        if (sharedReplays != null && !sharedReplays.firstUse(issuer.iss(), jti, keepUntil)) {
+            throw new Rejected("jti replayed (first presented to another replica)");
         }
         return new VerifiedCaller(issuer.iss(), verified.getSubject(), jti);
     }

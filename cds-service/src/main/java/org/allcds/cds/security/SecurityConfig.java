@@ -3,6 +3,7 @@ package org.allcds.cds.security;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -27,9 +28,10 @@ public class SecurityConfig {
     }
 
     @Bean
-    public FilterRegistrationBean<CdsHooksAuthFilter> cdsHooksAuthFilter(AuthProperties auth, Clock clock) {
+    public FilterRegistrationBean<CdsHooksAuthFilter> cdsHooksAuthFilter(AuthProperties auth, Clock clock,
+            ObjectProvider<SharedReplayStore> sharedReplays) {
         FilterRegistrationBean<CdsHooksAuthFilter> registration = new FilterRegistrationBean<>(
-                new CdsHooksAuthFilter(new JwtVerifier(auth, clock)));
+                new CdsHooksAuthFilter(new JwtVerifier(auth, clock, sharedReplays.getIfAvailable())));
         // every request: the filter decides on the routed path itself (Tomcat's URL-pattern match is not the
         // place to decide what is protected)
         registration.addUrlPatterns("/*");

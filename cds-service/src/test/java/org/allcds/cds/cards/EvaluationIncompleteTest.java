@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class EvaluationIncompleteTest {
 
-    private final CardFactory factory = new CardFactory(new CardSettings("test", List.of("clinical-trial")));
+    private final CardFactory factory = new CardFactory(new CardSettings("test", List.of("clinical-trial"), null));
 
     private static CardDefinition card(String topic, String prefix, String indicator) {
         return new CardDefinition(topic, topic, "diagnostic", prefix + " Fires", indicator, null, "summary of " + topic,
