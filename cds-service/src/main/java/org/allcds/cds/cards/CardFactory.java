@@ -177,6 +177,9 @@ public class CardFactory {
         for (Map<String, Object> test : tests) {
             card.addSuggestion(suggestion(test, patientId));
         }
+        if (!tests.isEmpty()) {
+            card.setSelectionBehaviour("any"); // CDS Hooks 2.0: required with suggestions; written "selectionBehavior"
+        }
 
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", evidence);

@@ -26,9 +26,13 @@ public class HookRequestParser {
 
     // {"hook":"a","hook":"b"} is ambiguous: refused. Found while the tree is built (each member is looked up
     // there anyway), not by the parser, whose duplicate detector allocates a hash set per object of 3+ members.
+    // Numbers are kept as the decimals written (250000000000.0 is not the double 2.5E11, which the unit library
+    // cannot read): BigDecimal for fractions, trailing zeros kept, as HAPI's parser reads them on the fhirServer path.
     static final ObjectMapper JSON = JsonMapper.builder()
             .nodeFactory(CompactNodeFactory.INSTANCE)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
             .build();
     /**
      * A whole body: bytes after the document ("{...} garbage", a second document) are refused. Not the mapper's
