@@ -11,6 +11,15 @@ if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >/dev/null
 fi
 
+# The timeline app's build runs npm (fhirclient's browser bundle).
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: installing ${missing[*]}"
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
 mvn -B -ntp -q package -DskipTests -pl cds-service -am
 # Unpacked, with a class-data-sharing archive: ready in about half the time of `java -jar` on the Boot jar.
 launch=$(scripts/prepare-service.sh cds-service/target/all-cds-service-0.1.0-SNAPSHOT.jar cds-service/target/launch)

@@ -2,13 +2,26 @@
 # Runs every test of the project: CQL unit cases, fixture checks, the service's tests (fixture
 # replay, bad input, auth, fuzz) and the container end-to-end tests (Failsafe *IT).
 # Installs what it needs on a bare machine: a JDK 17 and Maven if missing, a Docker engine and the
-# local JRE base image (scripts/ensure-docker.sh).
+# local JRE base image (scripts/ensure-docker.sh); node and npm (the timeline app's build) and chromium with
+# chromium-driver (its browser test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
   echo "test.sh: installing openjdk-17-jdk-headless and maven"
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jdk-headless maven >/dev/null
+fi
+
+# The timeline app's build runs npm (fhirclient's browser bundle) and its browser test drives Debian's chromium through
+# chromedriver (TimelineBrowserIT).
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 
 scripts/ensure-docker.sh

@@ -134,6 +134,7 @@ final class CompiledCql {
                 paramValues[u.index] = filled(u.params.size());
             }
             this.today = TodayEvaluator.today(state);
+            this.now = NowEvaluator.internalEvaluate(state);
             this.memos = new Map[compiled.memoized.size()];
             for (int i = 0; i < memos.length; i++) {
                 memos[i] = shared ? new java.util.concurrent.ConcurrentHashMap<>() : new IdentityHashMap<>();
@@ -149,10 +150,16 @@ final class CompiledCql {
         final Map<Object, Object>[] memos;
 
         private final Object today;
+        private final Object now;
 
         /** Today() is the evaluation date: the same value however often a call asks (once per result here). */
         Object today() {
             return today;
+        }
+
+        /** Now() is the evaluation date-time, in the configured zone (its offset dates every instant). */
+        Object now() {
+            return now;
         }
 
         private static Object[] filled(int n) {
@@ -733,6 +740,20 @@ final class CompiledCql {
         if (e instanceof Subtract x) {
             return binary(x.getOperand(), u, s, SubtractEvaluator::subtract);
         }
+        if (e instanceof Multiply x) {
+            return binary(x.getOperand(), u, s, MultiplyEvaluator::multiply);
+        }
+        if (e instanceof Divide x) {
+            Node left = compile(x.getOperand().get(0), u, s);
+            Node right = compile(x.getOperand().get(1), u, s);
+            return (r, l) -> DivideEvaluator.divide(left.eval(r, l), right.eval(r, l), r.state);
+        }
+        if (e instanceof Floor x) {
+            return unary(x.getOperand(), u, s, FloorEvaluator::floor);
+        }
+        if (e instanceof TimezoneOffsetFrom x) {
+            return unary(x.getOperand(), u, s, TimezoneOffsetFromEvaluator::timezoneOffsetFrom);
+        }
         if (e instanceof In x) {
             String precision = x.getPrecision() != null ? x.getPrecision().value() : null;
             Node left = compile(x.getOperand().get(0), u, s);
@@ -787,6 +808,9 @@ final class CompiledCql {
         }
         if (e instanceof Today) {
             return (r, l) -> r.today();
+        }
+        if (e instanceof Now) {
+            return (r, l) -> r.now();
         }
         if (e instanceof DateTimeComponentFrom x) {
             String precision = x.getPrecision().value();

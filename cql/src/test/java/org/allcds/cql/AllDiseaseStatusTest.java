@@ -105,18 +105,6 @@ class AllDiseaseStatusTest {
     }
 
     @Test
-    void marrowReferenceRangeWinsOverDefault() {
-        TestRecord r = inRemission(40);
-        Observation m = r.marrow(6.0, ago(5));
-        refRange(m, null, 8.0, "%");
-        assertThat(fires(r.status(), "Relapse Review")).isFalse();
-        TestRecord q = inRemission(40);
-        Observation m2 = q.marrow(4.0, ago(5));
-        interpretation(m2, "H");
-        assertThat(fires(q.status(), "Relapse Review")).isTrue();
-    }
-
-    @Test
     void marrowParameterOverrideChangesTheThreshold() {
         TestRecord r = inRemission(40);
         r.marrow(6.0, ago(5));
@@ -202,13 +190,13 @@ class AllDiseaseStatusTest {
         TestRecord r = TestRecord.aged(30).all(ago(200));
         r.marrow(1.0, ago(50));
         r.normalCbc(ago(52));                   // 2 days before: normal
-        r.quantity(ANC, 0.5, "10*9/L", ago(40)); // 10 days after: low, but farther
+        r.cbc(0.5, 180, 12.5, ago(40));       // 10 days after: low, but farther
         assertThat(r.common().get("Computed CR Date")).isEqualTo(ago(50).toString());
 
         TestRecord q = TestRecord.aged(30).all(ago(200));
         q.marrow(1.0, ago(50));
         q.normalCbc(ago(60));                   // 10 days before: normal, but farther
-        q.quantity(ANC, 0.5, "10*9/L", ago(49)); // 1 day after: low
+        q.cbc(0.5, 180, 12.5, ago(49));       // 1 day after: low
         assertThat(q.common().get("Computed CR Date")).isNull();
     }
 
@@ -216,14 +204,14 @@ class AllDiseaseStatusTest {
     void equidistantCountsTheEarlierDecides() {
         TestRecord r = TestRecord.aged(30).all(ago(200));
         r.marrow(1.0, ago(50));
-        r.quantity(ANC, 0.5, "10*9/L", ago(53)); // 3 days before: low
+        r.cbc(0.5, 180, 12.5, ago(53));       // 3 days before: low
         r.normalCbc(ago(47));                   // 3 days after: normal
         assertThat(r.common().get("Computed CR Date")).isNull();
 
         TestRecord q = TestRecord.aged(30).all(ago(200));
         q.marrow(1.0, ago(50));
         q.normalCbc(ago(53));                   // 3 days before: normal
-        q.quantity(ANC, 0.5, "10*9/L", ago(47)); // 3 days after: low
+        q.cbc(0.5, 180, 12.5, ago(47));       // 3 days after: low
         assertThat(q.common().get("Computed CR Date")).isEqualTo(ago(50).toString());
     }
 
@@ -444,7 +432,7 @@ class AllDiseaseStatusTest {
     }
 
     @ParameterizedTest(name = "CNS {0} days after the marrow -> {1}")
-    @CsvSource({ "30, combined", "31, marrow" })
+    @CsvSource({ "30, combined", "0, combined" })
     void combinedRelapseWindow(int gap, String site) {
         TestRecord r = inRemission(40);
         r.marrow(25, ago(40));
@@ -554,8 +542,8 @@ class AllDiseaseStatusTest {
         r.procedure("367336001", ago(470)).addPartOf(new Reference("Procedure/" + course.getIdElement().getIdPart()));
         r.procedure("367336001", ago(460)).addPartOf(new Reference("Procedure/" + course.getIdElement().getIdPart()));
         r.procedure("367336001", ago(200));
-        r.procedure("367336001", ago(200)); // same day: same course
-        assertThat(r.common().get("Prior Regimen Count")).isEqualTo(2);
+        r.procedure("367336001", ago(200)); // same day, but a Procedure of its own: a course of its own
+        assertThat(r.common().get("Prior Regimen Count")).isEqualTo(3);
     }
 
     @ParameterizedTest(name = "age {0} relapse -> palliative radiation {1}")
@@ -722,7 +710,7 @@ class AllDiseaseStatusTest {
         Map<String, Object> s = r.status();
         assertThat(fires(s, "Remission Monitoring")).isTrue();
         assertThat(fires(s, "Remission Status")).isFalse(); // never reassuring without data
-        assertThat(list(s, "Remission Monitoring Findings").toString()).contains("No blood count");
+        assertThat(list(s, "Remission Monitoring Findings").toString()).contains("No complete blood count");
     }
 
     // ------------------------------------------------------------------ MRD
@@ -778,5 +766,239 @@ class AllDiseaseStatusTest {
         Map<String, Object> s = r.status();
         assertThat(fires(s, "Remission Status")).isFalse();
         assertThat(fires(s, "Remission Monitoring")).isTrue();
+    }
+
+    // ------------------------------------------------------------------ issue 18: the edges (items 1-16)
+
+    /** Item 1: a routine marrow months ago does not answer today's abnormal count. */
+    @Test
+    void relapseSuspectedIsAnsweredOnlyByAMarrowOnOrAfterTheAbnormalCount() {
+        TestRecord r = inRemission(40);
+        r.marrow(1.0, ago(200)); // routine marrow in remission
+        r.normalCbc(ago(200));
+        r.cbc(2.5, 180, 12.5, ago(2));
+        r.quantity(BLOOD_BLASTS, 6, "%", ago(2));
+        assertThat(fires(r.status(), "Relapse Workup")).isTrue();
+        r.marrow(2.0, ago(2)); // a marrow the same day answers it
+        assertThat(fires(r.status(), "Relapse Workup")).isFalse();
+    }
+
+    /** Item 2: same-day marrows that disagree: the worse decides, and it is a conflict. */
+    @Test
+    void sameDayConflictingMarrowsNeverGiveRemission() {
+        TestRecord r = TestRecord.aged(30).all(ago(100));
+        r.marrow(3.0, ago(60));
+        Observation bad = r.marrow(12.0, ago(60));
+        r.normalCbc(ago(60));
+        r.normalCbc(ago(5));
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Computed CR Date")).isNull();
+        assertThat(fires(s, "Remission Status")).isFalse();
+        assertThat(fires(s, "Refractory Review")).isTrue(); // day 40, worse value 12 %
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Evidence")).contains("Observation/" + bad.getIdElement().getIdPart());
+    }
+
+    /** Item 3: the record says relapse, the labs hold only an old remission: conflict, never "record remission". */
+    @Test
+    void recordSaysRelapseWithoutALabFindingIsAConflictNotARemissionCard() {
+        TestRecord r = TestRecord.aged(30).all(ago(400));
+        r.remission(ago(350));
+        r.normalCbc(ago(10));
+        r.condition(ICD10, "C91.02", ago(30), "active");
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Remission Status")).isFalse();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Findings").toString()).contains("relapse");
+    }
+
+    /** Item 4: Philadelphia-positive once is positive for good. */
+    @Test
+    void philadelphiaPositiveStaysPositiveAfterANegativeResult() {
+        TestRecord r = inRemission(40);
+        r.coded(LOINC, BCR_ABL, true, ago(795));
+        r.coded(LOINC, BCR_ABL, false, ago(300));
+        r.marrow(30, ago(5));
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Ph Status")).isEqualTo("positive");
+        assertThat(codes(s, "Relapse Review Treatment Options")).contains("tki");
+    }
+
+    /** Item 5: a lab range or flag never replaces the marrow threshold. */
+    @Test
+    void referenceRangeNeverReplacesTheMarrowThreshold() {
+        TestRecord r = inRemission(40);
+        Observation m = r.marrow(5.0, ago(5));
+        refRange(m, 0.0, 5.0, "%");
+        assertThat(fires(r.status(), "Relapse Review")).isTrue();
+        TestRecord q = inRemission(40);
+        interpretation(q.marrow(4.0, ago(5)), "H");
+        assertThat(fires(q.status(), "Relapse Review")).isFalse();
+    }
+
+    /** Item 6: a future CSF result is reported and used by no rule. */
+    @Test
+    void futureCsfResultIsNeverACnsRelapse() {
+        TestRecord r = inRemission(40);
+        r.cnsPositive(TODAY.plusDays(1));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Relapse Review")).isFalse();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Findings").toString()).contains("future");
+    }
+
+    /** Item 7: recordedDate is not the remission date; no marrow before day 28 is a relapse. */
+    @Test
+    void diagnosticMarrowAfterARecordedRemissionIsNotARelapse() {
+        TestRecord r = TestRecord.aged(40).all(ago(20));
+        r.condition(ICD10, "C91.01", null, "active").setRecordedDate(java.sql.Date.valueOf(ago(20)));
+        r.marrow(80, ago(18));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Relapse Review")).isFalse();
+        assertThat(fires(s, "Refractory Review")).isFalse();
+        assertThat(s.get("Relapse Timing")).isNull();
+    }
+
+    /** Item 8: a comparator counts only where it settles the question. */
+    @ParameterizedTest(name = "marrow {0}{1} % -> CR {2}, conflict {3}")
+    @CsvSource({ "<, 1, true, false", "'>', 4, false, true", "'>', 6, false, false" })
+    void comparatorCountsOnlyWhereItSettles(String cmp, double value, boolean cr, boolean conflict) {
+        TestRecord r = TestRecord.aged(30).all(ago(100));
+        r.marrow(value, ago(60)).getValueQuantity().setComparator(
+                org.hl7.fhir.r4.model.Quantity.QuantityComparator.fromCode(cmp));
+        r.normalCbc(ago(60));
+        r.normalCbc(ago(5));
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Computed CR Date") != null).isEqualTo(cr);
+        assertThat(fires(s, "Data Conflict")).isEqualTo(conflict);
+        if (conflict) {
+            assertThat(fires(s, "Refractory Review")).isFalse();
+        }
+    }
+
+    /** Item 9: an undated recorded remission and then a marrow >= 5 % is a relapse of unknown timing. */
+    @ParameterizedTest(name = "marrow {0} days after the recordedDate bound -> {1}")
+    @CsvSource({ "300, unknown", "1100, late" })
+    void undatedRecordedRemissionThenMarrowIsARelapse(int daysAfter, String timing) {
+        TestRecord r = TestRecord.aged(40).all(ago(daysAfter + 100));
+        r.condition(ICD10, "C91.01", null, "active").setRecordedDate(java.sql.Date.valueOf(ago(daysAfter + 5)));
+        r.marrow(30, ago(5));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Relapse Review")).isTrue();
+        assertThat(fires(s, "Refractory Review")).isFalse();
+        assertThat(s.get("Relapse Timing")).isEqualTo(timing);
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        // months from the recordedDate bound: the remission began at least that long before the relapse
+        assertThat(s.get("Months Since Remission")).isEqualTo((int) java.time.temporal.ChronoUnit.MONTHS.between(ago(daysAfter + 5), ago(5)));
+        assertThat(list(s, "Relapse Review Findings").toString()).contains("at least");
+    }
+
+    /** Item 10: a lone WBC is not a CBC; ANC may be worked out from WBC x neutrophil %. */
+    @Test
+    void aLoneWbcIsNotACbc() {
+        TestRecord r = TestRecord.aged(40).bAll(ago(500));
+        r.remission(ago(400));
+        r.quantity(WBC, 5.0, "10*9/L", ago(10));
+        Map<String, Object> s = r.status();
+        assertThat(fires(s, "Remission Monitoring")).isTrue();
+        assertThat(fires(s, "Remission Status")).isFalse();
+
+        TestRecord q = TestRecord.aged(40).bAll(ago(500));
+        q.remission(ago(400));
+        q.quantity(WBC, 5.0, "10*9/L", ago(10));
+        q.neutrophilPercent(50, ago(10));
+        q.quantity(PLT, 180, "10*9/L", ago(10));
+        q.quantity(HGB, 12.5, "g/dL", ago(10));
+        assertThat(fires(q.status(), "Remission Monitoring")).isFalse();
+        assertThat(q.common().get("Latest Complete CBC")).isNotNull();
+    }
+
+    @Test
+    void aLaterPartialDrawNeverHidesAnEarlierAbnormalCbc() {
+        TestRecord r = inRemission(40);
+        r.cbc(0.4, 50, 12.5, ago(5)); // two low lineages
+        r.quantity(WBC, 4.0, "10*9/L", ago(2)); // later lone WBC
+        assertThat(fires(r.status(), "Relapse Workup")).isTrue();
+    }
+
+    /** Item 11: an MRD from induction is not an MRD-in-remission finding. */
+    @Test
+    void mrdBeforeTheRemissionDoesNotFireTheMrdCard() {
+        TestRecord r = inRemission(30);
+        r.normalCbc(ago(20));
+        r.quantity("mrd", 0.5, "%", ago(770)).getCode().getCodingFirstRep().setSystem(LAB);
+        assertThat(fires(r.status(), "MRD Review")).isFalse();
+    }
+
+    /** Item 12: the diagnosis date is the earliest onset over every ALL Condition, whatever its code. */
+    @Test
+    void diagnosisDateFromAConditionCodedBAllAndC9101() {
+        TestRecord r = TestRecord.aged(30);
+        org.hl7.fhir.r4.model.Condition c = r.condition(SCT, "277571004", ago(50), "active");
+        c.getCode().addCoding(new org.hl7.fhir.r4.model.Coding(ICD10, "C91.02", null));
+        assertThat(r.common().get("Diagnosis Date")).hasToString(ago(50).toString());
+        assertThat(fires(r.status(), "Baseline Workup")).isTrue();
+    }
+
+    /** Item 13: CNS disease found at diagnosis does not block a later remission. */
+    @Test
+    void workupCsfFindingDoesNotBlockALaterRemission() {
+        TestRecord r = TestRecord.aged(30).all(ago(400));
+        r.cnsPositive(ago(398));
+        r.remission(ago(360));
+        r.marrow(40, ago(10));
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Computed CR Date")).hasToString(ago(360).toString());
+        assertThat(fires(s, "Relapse Review")).isTrue();
+        assertThat(fires(s, "Refractory Review")).isFalse();
+    }
+
+    /** Item 14: same-day ANC values that disagree: the lower decides, and it is a conflict. */
+    @Test
+    void sameDayConflictingCountsTheLowerDecides() {
+        TestRecord r = TestRecord.aged(30).all(ago(100));
+        r.marrow(1.0, ago(60));
+        r.normalCbc(ago(60));
+        Observation low = r.quantity(ANC, 0.4, "10*9/L", ago(60));
+        r.normalCbc(ago(5));
+        Map<String, Object> s = r.status();
+        assertThat(r.common().get("Computed CR Date")).isNull();
+        assertThat(fires(s, "Data Conflict")).isTrue();
+        assertThat(list(s, "Data Conflict Evidence")).contains("Observation/" + low.getIdElement().getIdPart());
+    }
+
+    /** Item 15: marrow and CNS findings in one relapse episode are combined, however far apart. */
+    @Test
+    void cnsFindingLaterInTheSameRelapseEpisodeIsCombined() {
+        TestRecord r = inRemission(40);
+        r.marrow(25, ago(100));
+        r.cnsPositive(ago(20));
+        Map<String, Object> s = r.status();
+        assertThat(s.get("Relapse Site")).isEqualTo("combined");
+        assertThat(codes(s, "Relapse Review Treatment Options")).contains("intrathecal-chemotherapy");
+    }
+
+    /** Item 16: every top-level chemotherapy Procedure is a regimen, dated or not. */
+    @Test
+    void regimensAreTopLevelChemotherapyProceduresDatedOrNot() {
+        TestRecord r = TestRecord.aged(10).all(ago(500));
+        var course = r.procedure("367336001", ago(480));
+        r.procedure("367336001", ago(470)).addPartOf(new Reference("Procedure/" + course.getIdElement().getIdPart()));
+        r.procedure("367336001", ago(200));
+        r.procedure("367336001", ago(200));
+        r.procedure("367336001", ago(100)).setPerformed(null);
+        assertThat(r.common().get("Prior Regimen Count")).isEqualTo(4);
+    }
+
+    /** Item 17: an instant is dated in the evaluation's zone, as "today" is. */
+    @Test
+    void instantsAreDatedInTheEvaluationZone() {
+        TestRecord r = TestRecord.aged(30).all(ago(200));
+        r.marrow(1.0, ago(50)).setEffective(new org.hl7.fhir.r4.model.DateTimeType("2025-05-20T20:00:00Z"));
+        java.time.ZonedDateTime tokyo = TODAY.atTime(10, 0).atZone(java.time.ZoneId.of("Asia/Tokyo"));
+        assertThat(r.eval("ALLCommon", Map.of(), tokyo).get("Last Marrow Aspiration Date")).hasToString("2025-05-21");
+        assertThat(r.common().get("Last Marrow Aspiration Date")).hasToString("2025-05-20");
+        java.time.ZonedDateTime newYork = TODAY.atTime(10, 0).atZone(java.time.ZoneId.of("America/New_York"));
+        assertThat(r.eval("ALLCommon", Map.of(), newYork).get("Last Marrow Aspiration Date")).hasToString("2025-05-20");
     }
 }

@@ -14,7 +14,7 @@ import org.fhir.ucum.Decimal;
 import org.hl7.elm.r1.ExpressionDef;
 import org.hl7.elm.r1.Library;
 import org.hl7.elm.r1.Literal;
-import org.hl7.elm.r1.Multiply;
+import org.hl7.elm.r1.Power;
 import org.hl7.elm.r1.VersionedIdentifier;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.DateTimeType;
@@ -101,12 +101,12 @@ class CompiledCqlTest {
     void anElmConstructNotCompiledIsRefusedAtStartUpNotAtRunTime() {
         Library library = new Library().withIdentifier(new VersionedIdentifier().withId("Odd").withVersion("1"))
                 .withStatements(new Library.Statements().withDef(new ExpressionDef().withName("X").withContext("Patient")
-                        .withExpression(new Multiply().withOperand(integer("2"), integer("3")))));
+                        .withExpression(new Power().withOperand(integer("2"), integer("3")))));
         FastR4ModelResolver resolver = new FastR4ModelResolver(ca.uhn.fhir.context.FhirContext.forR4Cached());
         assertThatThrownBy(() -> CompiledCql.compile(Map.of("Odd", library),
                 new org.opencds.cqf.cql.engine.execution.Environment(null), resolver))
                 .isInstanceOf(CompiledCql.UnsupportedElm.class)
-                .hasMessageContaining("Multiply");
+                .hasMessageContaining("Power");
     }
 
     @Test

@@ -80,6 +80,11 @@ final class TestRecord {
         return PatientRecord.of(patient, resources);
     }
 
+    /** The same record with its resources in another order (and possibly some listed twice). */
+    PatientRecord record(List<Resource> reordered) {
+        return PatientRecord.of(patient, reordered);
+    }
+
     // ---------------------------------------------------------------- conditions
 
     Condition condition(String system, String code, LocalDate onset, String clinicalStatus) {
@@ -179,6 +184,11 @@ final class TestRecord {
         return this;
     }
 
+    /** Neutrophils as a percentage of the leukocytes (LOINC 770-8, automated count). */
+    Observation neutrophilPercent(double percent, LocalDate date) {
+        return quantity("770-8", percent, "%", date);
+    }
+
     TestRecord normalCbc(LocalDate date) {
         return cbc(2.5, 180, 12.5, date);
     }
@@ -251,11 +261,20 @@ final class TestRecord {
      * record too and must agree on every definition, so each CQL case also tests the compiled evaluator.
      */
     Map<String, Object> eval(String library, Map<String, Object> parameters) {
-        return eval(logic(), library, parameters);
+        return eval(logic(), library, parameters, NOW);
     }
 
     /** As {@link #eval(String, Map)}, by the given logic (e.g. one loaded with a site's value sets). */
     Map<String, Object> eval(CqlLogic logic, String library, Map<String, Object> parameters) {
+        return eval(logic, library, parameters, NOW);
+    }
+
+    /** As {@link #eval(String, Map)}, at another evaluation date-time (its zone is the configured one). */
+    Map<String, Object> eval(String library, Map<String, Object> parameters, ZonedDateTime now) {
+        return eval(logic(), library, parameters, now);
+    }
+
+    private Map<String, Object> eval(CqlLogic logic, String library, Map<String, Object> parameters, ZonedDateTime NOW) {
         assertThat(logic.isCompiled()).as("the project's ELM compiles").isTrue();
         PatientRecord record = record();
         Map<String, Object> compiled = logic.evaluateAll(library, record, parameters, NOW);

@@ -140,7 +140,9 @@ public class CardFactory {
         addIfSet(names, card.tests());
         addIfSet(names, card.treatmentOptions());
         names.addAll(card.extension().values());
-        Matcher m = PLACEHOLDER.matcher(card.summary() == null ? "" : card.summary());
+        // {Definition} placeholders of the summary and of the detail (thresholds as in force)
+        Matcher m = PLACEHOLDER.matcher((card.summary() == null ? "" : card.summary()) + " "
+                + (card.detail() == null ? "" : card.detail()));
         while (m.find()) {
             names.add(m.group(1));
         }
@@ -173,7 +175,7 @@ public class CardFactory {
                 .setLabel(settings.sourceLabel())
                 .setTopic(new CdsServiceResponseCodingJson()
                         .setSystem(TOPIC_SYSTEM).setCode(def.topic()).setDisplay(def.topicDisplay())));
-        card.setDetail(detail(def, strings(results, def.findings()), options, tests, evidence));
+        card.setDetail(detail(def, results, strings(results, def.findings()), options, tests, evidence));
         for (Map<String, Object> test : tests) {
             card.addSuggestion(suggestion(test, patientId));
         }
@@ -197,7 +199,14 @@ public class CardFactory {
         return CdsServiceIndicatorEnum.valueOf(value.toUpperCase(Locale.ROOT));
     }
 
+    /** Its values escaped as in the detail: an EHR may render the summary as markup too. */
     static String summary(String template, Map<String, Object> results) {
+        String s = filled(template, results);
+        return s.length() <= MAX_SUMMARY ? s : s.substring(0, MAX_SUMMARY - 1) + "…";
+    }
+
+    /** The template with each {Definition} replaced by the definition's value, escaped ("unknown" when it has none). */
+    static String filled(String template, Map<String, Object> results) {
         Matcher m = PLACEHOLDER.matcher(template);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
@@ -205,15 +214,14 @@ public class CardFactory {
             m.appendReplacement(out, Matcher.quoteReplacement(v == null ? "unknown" : text(v)));
         }
         m.appendTail(out);
-        String s = out.toString();
-        return s.length() <= MAX_SUMMARY ? s : s.substring(0, MAX_SUMMARY - 1) + "…";
+        return out.toString();
     }
 
-    private static String detail(CardDefinition def, List<String> findings, List<Map<String, Object>> options,
+    private static String detail(CardDefinition def, Map<String, Object> results, List<String> findings, List<Map<String, Object>> options,
             List<Map<String, Object>> tests, List<String> evidence) {
         StringBuilder md = new StringBuilder();
         if (def.detail() != null) {
-            md.append(def.detail().strip()).append("\n\n");
+            md.append(filled(def.detail().strip(), results)).append("\n\n");
         }
         if (!findings.isEmpty()) {
             md.append("**Why this card**\n\n");

@@ -423,11 +423,11 @@ class CdsHooksAuthTest {
     @Test
     void rejectionReasonsAreLoggedOnOneLine(CapturedOutput output) throws Exception {
         assertUnauthorized(call(withAudience("https://x.test\nERROR forged-line\r\u2028")));
-        // the routed path is the decoded one: an encoded line break in it must not break the line
-        assertUnauthorized(mvc.perform(post(java.net.URI.create("/cds-services/x%0AERROR%20forged-line%E2%80%A8"))
+        // an encoded line break in the path never reaches the log: such a path is not in normal form, refused first
+        assertThat(mvc.perform(post(java.net.URI.create("/cds-services/x%0AERROR%20forged-line%E2%80%A8"))
                 .contentType(MediaType.APPLICATION_JSON).content("{}").header("Authorization", "Bearer " + es384(valid())))
-                .andReturn());
-        assertThat(output.getAll()).contains("forged-line").doesNotContain("\nERROR forged-line").doesNotContain("\u2028");
+                .andReturn().getResponse().getStatus()).isEqualTo(400);
+        assertThat(output.getAll()).contains("401 on").doesNotContain("\nERROR forged-line").doesNotContain("\u2028");
     }
 
     @Test

@@ -17,12 +17,14 @@ import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
 import ca.uhn.fhir.rest.server.IResourceProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.interceptor.CorsInterceptor;
 import ca.uhn.fhir.rest.server.interceptor.ResponseHighlighterInterceptor;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
 import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.jpa.provider.JpaSystemProvider;
 import jakarta.persistence.EntityManagerFactory;
+import java.util.List;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -40,6 +42,7 @@ import org.springframework.context.annotation.Primary;
 import org.springframework.context.event.EventListener;
 import org.springframework.orm.jpa.JpaTransactionManager;
 import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
+import org.springframework.web.cors.CorsConfiguration;
 
 /**
  * A HAPI FHIR JPA server (R4, in-memory H2) at {@code /fhir}, for end-to-end tests only.
@@ -133,7 +136,22 @@ public class TestFhirServerApplication {
 		server.setPagingProvider(pagingProvider);
 		server.setDefaultPrettyPrint(false);
 		server.registerInterceptor(new ResponseHighlighterInterceptor());
+		server.registerInterceptor(browserAppCors());
 		return server;
+	}
+
+	/**
+	 * SMART apps read FHIR from the browser, from another origin (the timeline app is served by the CDS service):
+	 * an open test server allows any origin, read-only methods and the headers fhirclient sends.
+	 */
+	static CorsInterceptor browserAppCors() {
+		CorsConfiguration cors = new CorsConfiguration();
+		cors.addAllowedOriginPattern("*");
+		cors.setAllowedMethods(List.of("GET", "OPTIONS"));
+		cors.setAllowedHeaders(List.of("Accept", "Authorization", "Content-Type", "Prefer", "X-Requested-With"));
+		cors.setExposedHeaders(List.of("Location", "Content-Location"));
+		cors.setMaxAge(3600L);
+		return new CorsInterceptor(cors);
 	}
 
 	@Bean
