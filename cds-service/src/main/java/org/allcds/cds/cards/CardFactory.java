@@ -182,6 +182,9 @@ public class CardFactory {
             card.addSuggestion(suggestion(test, patientId));
         }
         card.setOverrideReasons(overrideReasons());
+        if (!tests.isEmpty()) {
+            card.setSelectionBehaviour("any"); // CDS Hooks 2.0: required with suggestions; written "selectionBehavior"
+        }
 
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", evidence);

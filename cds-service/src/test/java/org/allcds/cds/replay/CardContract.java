@@ -46,6 +46,11 @@ final class CardContract {
                 assertThat(ext.path("relapseTiming").asText()).isIn("early", "late", "unknown");
                 assertThat(ext.has("monthsSinceRemission")).isTrue();
             }
+            // CDS Hooks 2.0: selectionBehavior is required when a card has suggestions (this service: any)
+            if (!card.path("suggestions").isEmpty()) {
+                assertThat(card.path("selectionBehavior").asText()).as("%s selectionBehavior", topic).isEqualTo("any");
+            }
+            assertThat(card.has("selectionBehaviour")).as("British spelling is not the spec's member").isFalse();
             for (JsonNode suggestion : card.path("suggestions")) {
                 assertThat(topic).startsWith("dx-");
                 assertThat(suggestion.path("label").asText()).isNotBlank();
