@@ -76,7 +76,7 @@ public class HookHandler {
         }
         built.forEach(response::addCard);
         if (caller != null) {
-            ledger.issued(service.id(), request.hookInstance(), patientId, caller, built);
+            ledger.issued(service.id(), request.hookInstance().toString(), patientId, caller, built);
         }
         return response;
     }
