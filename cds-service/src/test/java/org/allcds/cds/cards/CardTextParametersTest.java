@@ -42,7 +42,7 @@ class CardTextParametersTest {
     private static String detailOf(JsonNode cards, String topic) {
         for (JsonNode c : cards) {
             if (c.path("source").path("topic").path("code").asText().equals(topic)) {
-                return c.path("detail").asText();
+                return ClinicianCardTextTest.shown(c.path("detail").asText()); // as the clinician reads it
             }
         }
         throw new AssertionError("no " + topic + " card in " + cards);
