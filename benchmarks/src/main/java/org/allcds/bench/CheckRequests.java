@@ -1,5 +1,6 @@
 package org.allcds.bench;
 
+import org.allcds.fixtures.LongTreatedPatient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;

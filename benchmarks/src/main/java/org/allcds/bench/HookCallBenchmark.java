@@ -1,5 +1,6 @@
 package org.allcds.bench;
 
+import org.allcds.fixtures.LongTreatedPatient;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardJson;
 import java.time.LocalDate;
 import java.util.List;

@@ -1,5 +1,6 @@
 package org.allcds.bench;
 
+import org.allcds.fixtures.LongTreatedPatient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;

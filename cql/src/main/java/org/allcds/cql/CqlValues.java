@@ -5,12 +5,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.instance.model.api.IPrimitiveType;
 import org.opencds.cqf.cql.engine.runtime.Code;
 import org.opencds.cqf.cql.engine.runtime.Quantity;
 import org.opencds.cqf.cql.engine.runtime.Tuple;
 
-/** Turns CQL runtime values into plain Java (String, Boolean, Integer, BigDecimal, List, Map) for the layers above. */
+/**
+ * Turns CQL runtime values into plain Java (String, Boolean, Integer, BigDecimal, List, Map) for the layers above. A
+ * FHIR resource stays the resource: a card may propose updating it (its copy, never the record's own object).
+ */
 public final class CqlValues {
 
     private CqlValues() {}
@@ -18,6 +22,9 @@ public final class CqlValues {
     public static Object toPlain(Object value) {
         if (value == null || value instanceof String || value instanceof Boolean || value instanceof Integer
                 || value instanceof Long || value instanceof BigDecimal) {
+            return value;
+        }
+        if (value instanceof IBaseResource) {
             return value;
         }
         if (value instanceof Tuple tuple) {

@@ -4,6 +4,7 @@ import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceIndicatorEnum;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCardSourceJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseCodingJson;
+import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseLinkJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseSuggestionActionJson;
 import ca.uhn.hapi.fhir.cdshooks.api.json.CdsServiceResponseSuggestionJson;
 import java.util.ArrayList;
@@ -18,6 +19,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.allcds.cds.services.CardDefinition;
 import org.allcds.cds.services.ServiceDefinition;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.Condition;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.ServiceRequest;
 import org.slf4j.Logger;
@@ -39,6 +45,10 @@ public class CardFactory {
     private static final Logger log = LoggerFactory.getLogger(CardFactory.class);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]+)}");
     private static final int MAX_SUMMARY = 139;
+    static final String CONDITION_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+    static final String TIMELINE_PATH = "/timeline/launch.html";
+    static final String TIMELINE_LABEL = "Disease-course timeline";
+    private static final ObjectMapper APP_CONTEXT_JSON = new ObjectMapper();
 
     private final CardSettings settings;
     private final Map<String, Set<String>> definitionsByService = new java.util.concurrent.ConcurrentHashMap<>();
@@ -124,7 +134,7 @@ public class CardFactory {
                         .setSystem(TOPIC_SYSTEM).setCode(EVALUATION_INCOMPLETE).setDisplay("Evaluation incomplete")));
         card.setDetail("Part of the evaluation of this record failed, so some cards may be missing. The other cards"
                 + " shown were evaluated in full; look at the record directly for what these would have covered: "
-                + String.join(", ", lost) + ".\n\n**Evidence**: none (the failure is in the service, not in a result)\n");
+                + String.join(", ", lost) + ".\n");
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", List.of());
         card.setExtension(new AllCdsCardExtension(extension));
@@ -142,6 +152,10 @@ public class CardFactory {
         addIfSet(names, card.tests());
         addIfSet(names, card.treatmentOptions());
         names.addAll(card.extension().values());
+        if (card.timeline() != null) {
+            names.addAll(card.timeline().values());
+        }
+        addIfSet(names, card.remissionUpdates());
         // {Definition} placeholders of the summary and of the detail (thresholds as in force)
         Matcher m = PLACEHOLDER.matcher((card.summary() == null ? "" : card.summary()) + " "
                 + (card.detail() == null ? "" : card.detail()));
@@ -177,11 +191,20 @@ public class CardFactory {
                 .setLabel(settings.sourceLabel())
                 .setTopic(new CdsServiceResponseCodingJson()
                         .setSystem(TOPIC_SYSTEM).setCode(def.topic()).setDisplay(def.topicDisplay())));
-        card.setDetail(detail(def, results, strings(results, def.findings()), options, tests, evidence));
+        card.setDetail(detail(def, results, strings(results, def.findings()), options, tests));
         for (Map<String, Object> test : tests) {
             card.addSuggestion(suggestion(test, patientId));
         }
         card.setOverrideReasons(overrideReasons());
+        if (def.remissionUpdates() != null) {
+            card.addSuggestion(remissionUpdate(def, results));
+        }
+        if (def.timeline() != null) {
+            card.setLinks(List.of(timelineLink(def.timeline(), results)));
+        }
+        if (card.getSuggestions() != null && !card.getSuggestions().isEmpty()) {
+            card.setSelectionBehaviour("any"); // CDS Hooks 2.0: required with suggestions; written "selectionBehavior"
+        }
 
         Map<String, Object> extension = new LinkedHashMap<>();
         extension.put("evidence", evidence);
@@ -227,16 +250,20 @@ public class CardFactory {
         return out.toString();
     }
 
+    /**
+     * The finding first, in one line (value, date, threshold: the CQL's first finding), then the other findings,
+     * the options or tests, the template's explanation and the sources. The references that made the card fire
+     * are in the {@code all-cds} extension, not in the text: a clinician does not read resource ids.
+     */
     private static String detail(CardDefinition def, Map<String, Object> results, List<String> findings, List<Map<String, Object>> options,
-            List<Map<String, Object>> tests, List<String> evidence) {
+            List<Map<String, Object>> tests) {
         StringBuilder md = new StringBuilder();
-        if (def.detail() != null) {
-            md.append(filled(def.detail().strip(), results)).append("\n\n");
-        }
         if (!findings.isEmpty()) {
-            md.append("**Why this card**\n\n");
-            findings.forEach(f -> md.append("- ").append(text(f)).append('\n'));
-            md.append('\n');
+            md.append("**").append(text(findings.get(0))).append("**\n\n");
+            if (findings.size() > 1) {
+                findings.subList(1, findings.size()).forEach(f -> md.append("- ").append(text(f)).append('\n'));
+                md.append('\n');
+            }
         }
         if (!options.isEmpty()) {
             md.append("**Options to review** (for discussion with the treating team; not orders)\n\n");
@@ -249,16 +276,24 @@ public class CardFactory {
         if (!tests.isEmpty()) {
             md.append("**Tests proposed**\n\n");
             for (Map<String, Object> t : tests) {
-                md.append("- ").append(text(t.get("display"))).append(" (").append(text(systemLabel(t.get("system"))))
+                md.append("- ").append(text(testName(t))).append(" (").append(text(systemLabel(t.get("system"))))
                         .append(' ').append(text(t.get("code"))).append(")\n");
             }
             md.append('\n');
         }
-        md.append("**Evidence**: ").append(String.join(", ", evidence.stream().map(CardFactory::text).toList())).append('\n');
+        if (def.detail() != null) {
+            md.append(filled(def.detail().strip(), results)).append('\n');
+        }
         if (def.footer() != null) {
             md.append('\n').append(def.footer().strip()).append('\n');
         }
         return md.toString();
+    }
+
+    /** What a clinician calls the test (the CQL's {@code name}); the standard display when there is none. */
+    private static String testName(Map<String, Object> test) {
+        Object name = test.get("name");
+        return String.valueOf(name != null ? name : test.get("display"));
     }
 
     private static CdsServiceResponseSuggestionJson suggestion(Map<String, Object> test, String patientId) {
@@ -269,16 +304,66 @@ public class CardFactory {
                 .setSystem(String.valueOf(test.get("system")))
                 .setCode(String.valueOf(test.get("code")))
                 .setDisplay(String.valueOf(test.get("display")));
-        request.getCode().setText(String.valueOf(test.get("display")));
+        request.getCode().setText(testName(test));
         request.setSubject(new Reference("Patient/" + patientId));
         CdsServiceResponseSuggestionJson suggestion = new CdsServiceResponseSuggestionJson()
-                .setLabel("Order " + test.get("display"))
+                .setLabel("Order " + testName(test))
                 .setUuid(UUID.randomUUID().toString());
         suggestion.addAction(new CdsServiceResponseSuggestionActionJson()
                 .setType("create")
-                .setDescription("Create a draft order: " + test.get("display"))
+                .setDescription("Create a draft order: " + testName(test))
                 .setResource(request));
         return suggestion;
+    }
+
+    /**
+     * The suggestion that records the remission: one {@code update} per ALL Condition of the record, each a copy of
+     * the record's Condition (so nothing else of it changes) with its clinical status set to remission.
+     */
+    private static CdsServiceResponseSuggestionJson remissionUpdate(CardDefinition def, Map<String, Object> results) {
+        Object value = results.get(def.remissionUpdates());
+        if (!(value instanceof List<?> conditions) || conditions.isEmpty()) {
+            throw new IncompleteCardException(def.topic() + " fired without a Condition to update (" + def.remissionUpdates() + ")");
+        }
+        CdsServiceResponseSuggestionJson suggestion = new CdsServiceResponseSuggestionJson()
+                .setLabel("Record the ALL diagnosis as in remission")
+                .setUuid(UUID.randomUUID().toString());
+        for (Object item : conditions) {
+            if (!(item instanceof Condition recorded)) {
+                throw new IncompleteCardException(def.remissionUpdates() + " holds " + item + ", not a Condition");
+            }
+            Condition updated = recorded.copy();
+            updated.setClinicalStatus(new CodeableConcept(
+                    new Coding(CONDITION_CLINICAL_SYSTEM, "remission", "Remission")));
+            suggestion.addAction(new CdsServiceResponseSuggestionActionJson()
+                    .setType("update")
+                    .setDescription("Set the clinical status of the ALL diagnosis to remission")
+                    .setResource(updated));
+        }
+        return suggestion;
+    }
+
+    /**
+     * The SMART link to the disease-course timeline; {@code appContext} carries the dates the card cites, as the
+     * JSON object the app reads ({@code {"remission": "YYYY-MM-DD", "relapse": "YYYY-MM-DD"}}), known dates only.
+     */
+    private CdsServiceResponseLinkJson timelineLink(Map<String, String> dates, Map<String, Object> results) {
+        Map<String, String> appContext = new LinkedHashMap<>();
+        dates.forEach((key, definition) -> {
+            Object date = results.get(definition);
+            if (date != null) {
+                appContext.put(key, date.toString());
+            }
+        });
+        try {
+            return new CdsServiceResponseLinkJson()
+                    .setLabel(TIMELINE_LABEL)
+                    .setUrl(settings.publicBaseUrl() + TIMELINE_PATH)
+                    .setType("smart")
+                    .setAppContext(APP_CONTEXT_JSON.writeValueAsString(appContext));
+        } catch (JsonProcessingException e) {
+            throw new IncompleteCardException("timeline appContext: " + e.getMessage()); // a map of strings: never
+        }
     }
 
     private static String systemLabel(Object system) {

@@ -503,9 +503,10 @@ final class DirectResourceReader {
     }
 
     /**
-     * A number's text as {@link JacksonTreeStructure#scalarText} gives it for the node the request's tree holds
-     * (the service's mapper reads a fraction as a double): the same text whether the tokens come from the tree
-     * or from the bytes.
+     * A number's text as {@link JacksonTreeStructure#scalarText} gives it for the node the request's tree holds,
+     * and as HAPI's parser is handed it: the decimal exactly as written, in plain form ({@code 250000000000.0},
+     * {@code 0.00010}, {@code 1e2} as {@code 100}); never through a double. The same text whether the tokens come
+     * from the tree or from the bytes.
      */
     private static String numberText(JsonParser json) throws IOException {
         notPlainIf(!json.currentToken().isNumeric());
@@ -513,9 +514,7 @@ final class DirectResourceReader {
             case INT -> Integer.toString(json.getIntValue());
             case LONG -> Long.toString(json.getLongValue());
             case BIG_INTEGER -> json.getBigIntegerValue().toString();
-            case BIG_DECIMAL -> json.getDecimalValue().toPlainString();
-            case FLOAT -> Float.toString(json.getFloatValue());
-            case DOUBLE -> Double.toString(json.getDoubleValue());
+            case BIG_DECIMAL, FLOAT, DOUBLE -> json.getDecimalValue().toPlainString();
         };
     }
 

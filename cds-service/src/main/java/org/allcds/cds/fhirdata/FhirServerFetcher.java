@@ -66,6 +66,12 @@ public class FhirServerFetcher {
 
         /** Runs a search, asking for {@code page-size} results a page, and follows its pages; returns every entry resource. */
         List<Resource> search(String relativeUrl);
+
+        /**
+         * The search page at {@code nextUrl} (a prefetch Bundle's {@code next} link) and every page after it; every
+         * entry resource. The link must be on the fhirServer ({@link #sameServer}): the token never leaves it.
+         */
+        List<Resource> pagesFrom(String nextUrl);
     }
 
     private final class BudgetedCall implements Call {
@@ -92,38 +98,51 @@ public class FhirServerFetcher {
 
         @Override
         public List<Resource> search(String relativeUrl) {
+            return fetch(relativeUrl, () -> allPages(relativeUrl, client.search()
+                    .byUrl(absolute(access, withPageSize(relativeUrl, settings.pageSize()))).returnBundle(Bundle.class).execute()));
+        }
+
+        @Override
+        public List<Resource> pagesFrom(String nextUrl) {
+            if (!sameServer(normalizedBase(access), nextUrl)) {
+                throw new RequestProblem(HttpStatus.BAD_REQUEST, "fhir-server-foreign-link",
+                        "a prefetch next-page link is not on fhirServer; not followed");
+            }
+            String what = "a prefetch's next page";
+            return fetch(what, () -> allPages(what, client.loadPage().byUrl(nextUrl).andReturnBundle(Bundle.class).execute()));
+        }
+
+        /** The entry resources of {@code page} and of every page after it, within the call's budget and deadline. */
+        private List<Resource> allPages(String what, Bundle first) {
             String base = normalizedBase(access);
-            return fetch(relativeUrl, () -> {
-                List<Resource> resources = new ArrayList<>();
-                Bundle page = client.search().byUrl(absolute(access, withPageSize(relativeUrl, settings.pageSize())))
-                        .returnBundle(Bundle.class).execute();
-                int pages = 1;
-                while (true) {
-                    countResources(page.getEntry().size(), relativeUrl);
-                    for (Bundle.BundleEntryComponent entry : page.getEntry()) {
-                        if (entry.hasResource()) {
-                            resources.add(entry.getResource());
-                        }
+            List<Resource> resources = new ArrayList<>();
+            Bundle page = first;
+            int pages = 1;
+            while (true) {
+                countResources(page.getEntry().size(), what);
+                for (Bundle.BundleEntryComponent entry : page.getEntry()) {
+                    if (entry.hasResource()) {
+                        resources.add(entry.getResource());
                     }
-                    Bundle.BundleLinkComponent next = page.getLink(Bundle.LINK_NEXT);
-                    if (next == null || !next.hasUrl()) {
-                        return resources;
-                    }
-                    if (!sameServer(base, next.getUrl())) {
-                        throw new RequestProblem(HttpStatus.BAD_GATEWAY, "fhir-server-foreign-link",
-                                "fhirServer returned a next-page link to another server; not followed");
-                    }
-                    if (++pages > settings.maxPages()) {
-                        throw new RequestProblem(HttpStatus.BAD_GATEWAY, "fhir-server-too-many-pages",
-                                "fhirServer search " + relativeUrl + " has more than " + settings.maxPages()
-                                        + " pages; refusing to decide on a partial record");
-                    }
-                    if (budget.deadlinePassed()) {
-                        throw timedOut(relativeUrl, null);
-                    }
-                    page = client.loadPage().next(page).execute();
                 }
-            });
+                Bundle.BundleLinkComponent next = page.getLink(Bundle.LINK_NEXT);
+                if (next == null || !next.hasUrl()) {
+                    return resources;
+                }
+                if (!sameServer(base, next.getUrl())) {
+                    throw new RequestProblem(HttpStatus.BAD_GATEWAY, "fhir-server-foreign-link",
+                            "fhirServer returned a next-page link to another server; not followed");
+                }
+                if (++pages > settings.maxPages()) {
+                    throw new RequestProblem(HttpStatus.BAD_GATEWAY, "fhir-server-too-many-pages",
+                            "fhirServer search " + what + " has more than " + settings.maxPages()
+                                    + " pages; refusing to decide on a partial record");
+                }
+                if (budget.deadlinePassed()) {
+                    throw timedOut(what, null);
+                }
+                page = client.loadPage().next(page).execute();
+            }
         }
 
         private <T> T fetch(String what, java.util.function.Supplier<T> fetch) {

@@ -95,16 +95,19 @@ public class PatientDataService {
      */
     public PatientRecord load(ServiceDefinition service, String patientId, Map<String, JsonNode> prefetch,
             FhirServerAccess access, List<Resource> contextResources, Map<JsonNode, Object[]> readAhead) {
-        List<String> missing = new ArrayList<>();
+        // What each key's value means (CDS Hooks 2.0): data, no data, or to be fetched (whole or its other pages)
+        Map<String, PrefetchValue> meaning = new LinkedHashMap<>();
+        List<String> toFetch = new ArrayList<>();
         for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
-            JsonNode value = prefetch.get(key.getKey());
-            if ((value == null || value.isNull()) && access == null) {
-                missing.add(key.getKey());
+            PrefetchValue value = PrefetchValue.of(prefetch.get(key.getKey()), key.getValue());
+            meaning.put(key.getKey(), value);
+            if (value.needsFhirServer()) {
+                toFetch.add(key.getKey() + " (" + value.why() + ")");
             }
         }
-        if (!missing.isEmpty()) {
+        if (!toFetch.isEmpty() && access == null) {
             throw new RequestProblem(HttpStatus.PRECONDITION_FAILED, "prefetch-missing",
-                    "prefetch " + missing + " missing and no fhirServer to fetch it from");
+                    "prefetch " + toFetch + " to be fetched and no fhirServer to fetch it from");
         }
 
         Patient patient = null;
@@ -115,19 +118,34 @@ public class PatientDataService {
         Map<NotOwn, Integer> dropped = new java.util.EnumMap<>(NotOwn.class);
         for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
             PrefetchDefinition def = key.getValue();
-            JsonNode value = prefetch.get(key.getKey());
-            boolean fromPrefetch = value != null && !value.isNull();
+            PrefetchValue value = meaning.get(key.getKey());
             String query = def.query().replace("{{context.patientId}}", patientId);
             List<Checked> resources;
-            if (!fromPrefetch && fetching == null) {
+            if (value.needsFhirServer() && fetching == null) {
                 fetching = fetcher.call(access);
             }
-            if (def.isRead()) {
-                resources = List.of(fromPrefetch
-                        ? Checked.of(readSingle(key.getKey(), value, def.resourceType()), key.getKey())
+            String nextPage = value.nextPage();
+            if (nextPage != null && !FhirServerFetcher.sameServer(access.baseUrl(), nextPage)) {
+                // paged by another server than fhirServer: the token goes nowhere else, so the search is run whole
+                value = PrefetchValue.FAILED_PAGED_ELSEWHERE;
+                nextPage = null;
+            }
+            if (value.kind() == PrefetchValue.Kind.NO_DATA) {
+                resources = List.of();
+            } else if (def.isRead()) {
+                resources = List.of(value.kind() == PrefetchValue.Kind.DATA
+                        ? Checked.of(readSingle(key.getKey(), value.json(), def.resourceType()), key.getKey())
                         : Checked.fetched(fetching.read(query), key.getKey(), "prefetch '" + key.getKey() + "'"));
-            } else if (fromPrefetch) {
-                resources = readBundle(key.getKey(), value, def.resourceType(), readAhead);
+            } else if (value.kind() == PrefetchValue.Kind.DATA || value.kind() == PrefetchValue.Kind.PAGED) {
+                resources = readBundle(key.getKey(), value.json(), def.resourceType(), readAhead);
+                if (nextPage != null) { // never cards from the first page alone
+                    resources = new ArrayList<>(resources);
+                    List<Resource> rest = fetching.pagesFrom(nextPage);
+                    for (int i = 0; i < rest.size(); i++) {
+                        resources.add(Checked.fetched(rest.get(i), key.getKey(), "prefetch '" + key.getKey()
+                                + "' next pages entry " + i));
+                    }
+                }
             } else {
                 List<Resource> fetched = fetching.search(query);
                 resources = new ArrayList<>(fetched.size());
@@ -187,6 +205,76 @@ public class PatientDataService {
         // The retrieves' index by code is made of keys worked out where each resource was read; one that
         // could not be read there (null) leaves the whole index to the first retrieve, which meets the error.
         return PatientRecord.of(patient, resources, codeKeys.contains(null) ? null : codeKeys);
+    }
+
+    /**
+     * What one prefetch value means (CDS Hooks 2.0, "Prefetch"; card-contract.md): the EHR's data, no data
+     * ({@code null}), or a failed prefetch to fetch from fhirServer (absent, an OperationOutcome or a Bundle of
+     * only OperationOutcomes, a {@code null} patient); or data whose other pages are to be fetched (a searchset
+     * Bundle with a {@code next} link).
+     *
+     * @param json the value as sent (for DATA and PAGED)
+     * @param nextPage the {@code next} link of a PAGED Bundle
+     */
+    record PrefetchValue(Kind kind, JsonNode json, String nextPage, String why) {
+        enum Kind { DATA, NO_DATA, FAILED, PAGED }
+
+        static final PrefetchValue FAILED_PAGED_ELSEWHERE = new PrefetchValue(Kind.FAILED, null, null, "paged elsewhere");
+
+        static PrefetchValue of(JsonNode value, PrefetchDefinition def) {
+            if (value == null) {
+                return new PrefetchValue(Kind.FAILED, null, null, "absent");
+            }
+            if (value.isNull()) { // no data; a single resource the hook names (the patient) cannot be "none"
+                return def.isRead() ? new PrefetchValue(Kind.FAILED, null, null, "null")
+                        : new PrefetchValue(Kind.NO_DATA, null, null, "null");
+            }
+            if (isFailure(value)) {
+                return new PrefetchValue(Kind.FAILED, null, null, "OperationOutcome");
+            }
+            String next = def.isRead() ? null : nextLink(value);
+            return next != null ? new PrefetchValue(Kind.PAGED, value, next, "paged: next link")
+                    : new PrefetchValue(Kind.DATA, value, null, null);
+        }
+
+        boolean needsFhirServer() {
+            return kind == Kind.FAILED || kind == Kind.PAGED;
+        }
+
+        /** An OperationOutcome, or a Bundle whose entries (one or more) are all OperationOutcomes. */
+        private static boolean isFailure(JsonNode value) {
+            String type = value.path("resourceType").textValue();
+            if ("OperationOutcome".equals(type)) {
+                return true;
+            }
+            JsonNode entries = value.path("entry");
+            if (!"Bundle".equals(type) || !entries.isArray() || entries.isEmpty()) {
+                return false;
+            }
+            for (JsonNode entry : entries) {
+                if (!"OperationOutcome".equals(entry.path("resource").path("resourceType").textValue())) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** A Bundle's {@code next} link; null when there is none. */
+        private static String nextLink(JsonNode value) {
+            if (!"Bundle".equals(value.path("resourceType").textValue())) {
+                return null;
+            }
+            for (JsonNode link : value.path("link")) {
+                if ("next".equals(link.path("relation").textValue())) {
+                    String url = link.path("url").textValue();
+                    if (url == null || url.isBlank()) {
+                        throw RequestProblem.badRequest("invalid-resource", "a prefetch Bundle's next link has no url");
+                    }
+                    return url;
+                }
+            }
+            return null;
+        }
     }
 
     /** Reads a Bundle carried in the hook context (order-select's draftOrders) with the same checks as a prefetch. */

@@ -17,7 +17,7 @@ final class CompactNodeFactory extends JsonNodeFactory {
     static final CompactNodeFactory INSTANCE = new CompactNodeFactory();
 
     private CompactNodeFactory() {
-        super(false); // what JsonNodeFactory.instance is
+        super(true); // decimals exact, as written (trailing zeros are the written precision)
     }
 
     @Override

@@ -61,7 +61,7 @@ public class HookHandler {
         }
         String patientId = request.patientId();
         OrderSelection orders = orderSelection(service, request.context());
-        FhirServerAccess access = request.fhirServer() == null ? null : request.fhirServer().onBehalfOf(issuer);
+        FhirServerAccess access = request.fhirServerAccess() == null ? null : request.fhirServerAccess().onBehalfOf(issuer);
         PatientRecord record = data.load(service, patientId, request.prefetch(), access, orders.draftOrders(), request.readAhead());
         // Nothing below reads the request: its JSON tree (several times the body's size) is garbage from here
         // on, and a collection during the CQL does not copy it.
@@ -76,7 +76,7 @@ public class HookHandler {
         }
         built.forEach(response::addCard);
         if (caller != null) {
-            ledger.issued(service.id(), request.hookInstance(), patientId, caller, built);
+            ledger.issued(service.id(), request.hookInstance().toString(), patientId, caller, built);
         }
         return response;
     }
@@ -103,16 +103,16 @@ public class HookHandler {
      * record; other order types (a MedicationRequest for intrathecal chemotherapy) are no rule's business and
      * are ignored. A selection that names no draft order is a 400 naming it.
      */
-    private OrderSelection orderSelection(ServiceDefinition service, JsonNode context) {
+    private OrderSelection orderSelection(ServiceDefinition service, HookRequest.Context context) {
         if (!"order-select".equals(service.hook())) {
             return OrderSelection.NONE;
         }
-        JsonNode draftOrders = context.get("draftOrders");
-        if (draftOrders == null || !draftOrders.isObject()) {
+        JsonNode draftOrders = context.draftOrders();
+        if (draftOrders == null) {
             throw RequestProblem.badRequest("invalid-request", "order-select requires context.draftOrders (a Bundle)");
         }
-        JsonNode selections = context.get("selections");
-        if (selections == null || !selections.isArray()) {
+        List<String> selections = context.selections();
+        if (selections == null) {
             throw RequestProblem.badRequest("invalid-request", "order-select requires context.selections (an array)");
         }
         JsonNode entries = draftOrders.path("entry");
@@ -135,13 +135,13 @@ public class HookHandler {
             serviceRequests.set("entry", entries); // refused by the Bundle reader, with its reason
         }
         List<String> selected = new ArrayList<>();
-        for (JsonNode selection : selections) {
-            if (!selection.isTextual() || !drafted.contains(selection.asText())) {
-                throw RequestProblem.badRequest("invalid-selection", "context.selections entry " + selection
-                        + " names no order in context.draftOrders");
+        for (String selection : selections) {
+            if (!drafted.contains(selection)) {
+                throw RequestProblem.badRequest("invalid-selection", "context.selections entry \"" + selection
+                        + "\" names no order in context.draftOrders");
             }
-            if (selection.asText().startsWith("ServiceRequest/")) {
-                selected.add(selection.asText());
+            if (selection.startsWith("ServiceRequest/")) {
+                selected.add(selection);
             }
         }
         return new OrderSelection(data.readContextBundle("context.draftOrders", serviceRequests, "ServiceRequest"),

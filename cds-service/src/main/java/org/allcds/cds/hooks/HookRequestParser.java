@@ -7,12 +7,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import jakarta.annotation.PreDestroy;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirIds;
-import org.allcds.cds.fhirdata.FhirServerAccess;
 import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cql.IdleHelpers;
@@ -26,9 +28,13 @@ public class HookRequestParser {
 
     // {"hook":"a","hook":"b"} is ambiguous: refused. Found while the tree is built (each member is looked up
     // there anyway), not by the parser, whose duplicate detector allocates a hash set per object of 3+ members.
+    // Numbers are kept as the decimals written (250000000000.0 is not the double 2.5E11, which the unit library
+    // cannot read): BigDecimal for fractions, trailing zeros kept, as HAPI's parser reads them on the fhirServer path.
     static final ObjectMapper JSON = JsonMapper.builder()
             .nodeFactory(CompactNodeFactory.INSTANCE)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
             .build();
     /**
      * A whole body: bytes after the document ("{...} garbage", a second document) are refused. Not the mapper's
@@ -150,14 +156,11 @@ public class HookRequestParser {
         if (!Uuids.isUuid(hookInstance)) {
             throw RequestProblem.badRequest("invalid-request", "'hookInstance' must be a UUID");
         }
-        JsonNode context = root.get("context");
-        if (context == null || !context.isObject()) {
+        JsonNode contextNode = root.get("context");
+        if (contextNode == null || !contextNode.isObject()) {
             throw RequestProblem.badRequest("invalid-request", "'context' must be an object");
         }
-        String patientId = requiredText(context, "patientId", "context.patientId");
-        if (!FhirIds.isId(patientId)) { // before anything is fetched with it: "Patient/.." is another URL
-            throw RequestProblem.badRequest("invalid-request", "context.patientId is not a FHIR id");
-        }
+        HookRequest.Context context = context(contextNode);
 
         Map<String, JsonNode> prefetch = new LinkedHashMap<>();
         JsonNode prefetchNode = root.get("prefetch");
@@ -173,33 +176,84 @@ public class HookRequestParser {
             });
         }
 
-        FhirServerAccess access = null;
-        JsonNode fhirServer = root.get("fhirServer");
-        if (fhirServer != null && !fhirServer.isNull()) {
-            if (!fhirServer.isTextual() || fhirServer.asText().isBlank()) {
+        String fhirServer = null;
+        HookRequest.FhirAuthorization authorization = null;
+        JsonNode fhirServerNode = root.get("fhirServer");
+        if (fhirServerNode != null && !fhirServerNode.isNull()) {
+            if (!fhirServerNode.isTextual() || fhirServerNode.asText().isBlank()) {
                 throw RequestProblem.badRequest("invalid-request", "'fhirServer' must be a URL string");
             }
-            String token = null;
+            fhirServer = fhirServerNode.asText();
             JsonNode auth = root.get("fhirAuthorization");
             if (auth != null && !auth.isNull()) {
-                if (!auth.isObject()) {
-                    throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization' must be an object");
-                }
-                token = requiredText(auth, "access_token", "fhirAuthorization.access_token");
-                // CDS Hooks 2.0: token_type (always Bearer) and subject are required; patient, when given, is this call's
-                if (!"Bearer".equalsIgnoreCase(requiredText(auth, "token_type", "fhirAuthorization.token_type"))) {
-                    throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization.token_type' must be Bearer");
-                }
-                requiredText(auth, "subject", "fhirAuthorization.subject");
-                JsonNode patient = auth.get("patient");
-                if (patient != null && !patient.isNull() && !patientId.equals(patient.isTextual() ? patient.asText() : null)) {
-                    throw RequestProblem.badRequest("invalid-request",
-                            "'fhirAuthorization.patient' must be context.patientId, the patient of this call");
-                }
+                authorization = fhirAuthorization(auth, context.patientId());
             }
-            access = new FhirServerAccess(fhirServer.asText(), token);
         }
-        return new HookRequest(hook, hookInstance, patientId, context, prefetch, access, read.readAhead());
+        return new HookRequest(hook, UUID.fromString(hookInstance), fhirServer, authorization, context, prefetch,
+                read.readAhead());
+    }
+
+    /** The context members this service's hooks define; others are left alone (a hook may carry more). */
+    private static HookRequest.Context context(JsonNode context) {
+        String patientId = requiredText(context, "patientId", "context.patientId");
+        if (!FhirIds.isId(patientId)) { // before anything is fetched with it: "Patient/.." is another URL
+            throw RequestProblem.badRequest("invalid-request", "context.patientId is not a FHIR id");
+        }
+        List<String> selections = null;
+        JsonNode selectionsNode = context.get("selections");
+        if (selectionsNode != null && !selectionsNode.isNull()) {
+            selections = new ArrayList<>();
+            if (!selectionsNode.isArray()) {
+                throw RequestProblem.badRequest("invalid-request", "'context.selections' must be an array of strings");
+            }
+            for (JsonNode selection : selectionsNode) {
+                if (!selection.isTextual()) {
+                    throw RequestProblem.badRequest("invalid-request", "'context.selections' must be an array of strings");
+                }
+                selections.add(selection.textValue());
+            }
+        }
+        JsonNode draftOrders = context.get("draftOrders");
+        if (draftOrders != null && !draftOrders.isNull() && !draftOrders.isObject()) {
+            throw RequestProblem.badRequest("invalid-request", "'context.draftOrders' must be a FHIR Bundle");
+        }
+        return new HookRequest.Context(patientId, optionalText(context, "userId", "context.userId"),
+                optionalText(context, "encounterId", "context.encounterId"), selections == null ? null : List.copyOf(selections),
+                draftOrders == null || draftOrders.isNull() ? null : draftOrders);
+    }
+
+    /** CDS Hooks 2.0: token_type (always Bearer) and subject are required; patient, when given, is this call's. */
+    private static HookRequest.FhirAuthorization fhirAuthorization(JsonNode auth, String patientId) {
+        if (!auth.isObject()) {
+            throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization' must be an object");
+        }
+        String token = requiredText(auth, "access_token", "fhirAuthorization.access_token");
+        String tokenType = requiredText(auth, "token_type", "fhirAuthorization.token_type");
+        if (!"Bearer".equalsIgnoreCase(tokenType)) {
+            throw RequestProblem.badRequest("invalid-request", "'fhirAuthorization.token_type' must be Bearer");
+        }
+        String subject = requiredText(auth, "subject", "fhirAuthorization.subject");
+        JsonNode patient = auth.get("patient");
+        if (patient != null && !patient.isNull() && !patientId.equals(patient.isTextual() ? patient.asText() : null)) {
+            throw RequestProblem.badRequest("invalid-request",
+                    "'fhirAuthorization.patient' must be context.patientId, the patient of this call");
+        }
+        JsonNode expiresIn = auth.get("expires_in");
+        return new HookRequest.FhirAuthorization(token, tokenType,
+                expiresIn != null && expiresIn.canConvertToLong() ? expiresIn.longValue() : null,
+                auth.path("scope").textValue(), subject, patient == null ? null : patient.textValue());
+    }
+
+    /** A string member that may be absent or null; any other JSON type is a 400 naming it. */
+    private static String optionalText(JsonNode node, String field, String path) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw RequestProblem.badRequest("invalid-request", "'" + path + "' must be a string");
+        }
+        return value.textValue();
     }
 
     private static String requiredText(JsonNode node, String field) {

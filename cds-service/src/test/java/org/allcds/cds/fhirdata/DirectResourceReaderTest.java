@@ -125,7 +125,7 @@ class DirectResourceReaderTest {
     void everyElementItKnowsIsReadToWhatHapisParserBuilds() {
         Map<String, List<String>> expected = Map.of(
                 EVERY_ELEMENT, List.of("id:IdType=Observation/rich-1/_history/3", "value[x]:Quantity",
-                        "value:DecimalType=1.5 (scale 1)", "comparator:Enumeration=<", "userSelected:BooleanType=true",
+                        "value:DecimalType=1.50 (scale 2)", "comparator:Enumeration=<", "userSelected:BooleanType=true",
                         "value[x]:Range", "value[x]:Ratio", "value[x]:BooleanType=false", "value[x]:IntegerType=-42",
                         "author[x]:StringType=lab tech", "author[x]:Reference", "age:Range", "text:MarkdownType=*hemolysed*",
                         "parsed by HAPI's parser: true"),

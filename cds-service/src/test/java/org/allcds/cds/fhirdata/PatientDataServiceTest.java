@@ -388,6 +388,11 @@ class PatientDataServiceTest {
                     public List<org.hl7.fhir.r4.model.Resource> search(String relativeUrl) {
                         return relativeUrl.startsWith("Observation") ? served : List.of();
                     }
+
+                    @Override
+                    public List<org.hl7.fhir.r4.model.Resource> pagesFrom(String nextUrl) {
+                        throw new AssertionError("no prefetch here is paged");
+                    }
                 };
             }
         };

@@ -38,11 +38,46 @@ class HookRequestParserTest {
     @Test
     void aSpecFollowingRequestIsRead() throws Exception {
         HookRequest read = parse(request());
-        assertThat(read.hookInstance()).isEqualTo("d1577c69-dfbe-44ad-ba6d-3e05e953b2ea");
-        assertThat(read.fhirServer().accessToken()).isEqualTo("t");
+        assertThat(read.hook()).isEqualTo("patient-view");
+        assertThat(read.hookInstance()).isEqualTo(java.util.UUID.fromString("d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"));
+        assertThat(read.fhirServer()).isEqualTo("https://ehr.example.org/fhir");
+        assertThat(read.fhirAuthorization()).isEqualTo(
+                new HookRequest.FhirAuthorization("t", "Bearer", 300L, "patient/*.read", "all-cds", null));
+        assertThat(read.fhirAuthorization().toString()).doesNotContain("=t,"); // the token is never logged
+        assertThat(read.fhirServerAccess().accessToken()).isEqualTo("t");
+        assertThat(read.context()).isEqualTo(new HookRequest.Context("p-1", "Practitioner/1", null, null, null));
+        assertThat(read.patientId()).isEqualTo("p-1");
         ObjectNode lowerCase = request();
         auth(lowerCase).put("token_type", "bearer").put("patient", "p-1"); // case-insensitive; the context's patient
-        assertThat(parse(lowerCase).fhirServer()).isNotNull();
+        assertThat(parse(lowerCase).fhirServerAccess()).isNotNull();
+
+        ObjectNode noServer = request();
+        noServer.remove("fhirServer");
+        noServer.remove("fhirAuthorization");
+        assertThat(parse(noServer).fhirServerAccess()).isNull();
+        assertThat(parse(noServer).fhirAuthorization()).isNull();
+    }
+
+    @Test
+    void orderSelectsContextIsTyped() throws Exception {
+        ObjectNode r = request();
+        r.put("hook", "order-select");
+        ObjectNode context = (ObjectNode) r.get("context");
+        context.put("encounterId", "e-1");
+        context.putArray("selections").add("ServiceRequest/sr-1");
+        context.putObject("draftOrders").put("resourceType", "Bundle").putArray("entry");
+        HookRequest read = parse(r);
+        assertThat(read.context().encounterId()).isEqualTo("e-1");
+        assertThat(read.context().selections()).containsExactly("ServiceRequest/sr-1");
+        assertThat(read.context().draftOrders().path("resourceType").asText()).isEqualTo("Bundle");
+
+        for (String flaw : List.of("{\"selections\":\"ServiceRequest/sr-1\"}", "{\"selections\":[1]}",
+                "{\"draftOrders\":[]}", "{\"userId\":7}")) {
+            ObjectNode bad = r.deepCopy();
+            ((ObjectNode) bad.get("context")).setAll((ObjectNode) JSON.readTree(flaw));
+            assertThatThrownBy(() -> parse(bad)).as(flaw).isInstanceOf(RequestProblem.class)
+                    .hasMessageContaining("context." + JSON.readTree(flaw).fieldNames().next());
+        }
     }
 
     @Test

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,6 +25,7 @@ import org.allcds.fixtures.FhirServerLoader;
 import org.allcds.fixtures.Fixture;
 import org.allcds.fixtures.FixtureCatalog;
 import org.allcds.fixtures.HookRequests;
+import org.allcds.fixtures.LongTreatedPatient;
 import org.allcds.testfhir.containers.CdsServiceContainer;
 import org.allcds.testfhir.containers.TestFhirServerContainer;
 import org.junit.jupiter.api.AfterAll;
@@ -177,9 +180,62 @@ class CdsServiceEndToEndIT {
         });
     }
 
-    /** A FHIR server that accepts connections but never answers (paused container): 504 within the read timeout. */
+    /** Resources of the long-treated patient loaded into the FHIR server (the bar: 3,000). */
+    static final int LONG_TREATED_RESOURCES = 3_000;
+    /** Its own patient, so that the fixture patient it is generated from keeps its own record. */
+    static final String LONG_TREATED_ID = "fx-long-treated";
+
+    /**
+     * A long-treated patient (years of blood counts, marrows and lumbar punctures: 3,000 resources, many pages of
+     * the FHIR server's searches) gives the same cards by prefetch and from the FHIR server, and the cards of the
+     * relapse it was generated for.
+     */
     @Test
     @Order(4)
+    void aLongTreatedPatientGivesTheSameCardsByPrefetchAndFromTheFhirServer() throws Exception {
+        Fixture f = LongTreatedPatient.fixture();
+        ObjectNode prefetch = (ObjectNode) asLongTreatedPatient(LongTreatedPatient.request(LONG_TREATED_RESOURCES, TODAY));
+        ObjectNode transaction = JSON.createObjectNode().put("resourceType", "Bundle").put("type", "transaction");
+        ArrayNode entries = transaction.putArray("entry");
+        List<JsonNode> resources = new ArrayList<>();
+        resources.add(prefetch.path("prefetch").path("patient"));
+        for (String key : List.of("conditions", "observations", "procedures")) {
+            prefetch.path("prefetch").path(key).path("entry").forEach(e -> resources.add(e.path("resource")));
+        }
+        assertThat(resources).hasSize(LONG_TREATED_RESOURCES);
+        for (JsonNode r : resources) {
+            String reference = r.path("resourceType").asText() + "/" + r.path("id").asText();
+            ObjectNode entry = entries.addObject();
+            entry.set("resource", r);
+            entry.putObject("request").put("method", "PUT").put("url", reference);
+        }
+        long t0 = System.nanoTime();
+        Answer loaded = sendTo(fhir.fhirBaseUrl(), "POST", "", JSON.writeValueAsString(transaction), "application/fhir+json");
+        assertThat(loaded.status()).as(loaded.body()).isBetween(200, 299);
+        log("loaded the long-treated patient (%d resources) in %d ms", LONG_TREATED_RESOURCES, ms(t0));
+
+        Answer byPrefetch = post(f.service(), prefetch);
+        assertExpectedCards(f, byPrefetch, "long-treated, prefetch");
+        ObjectNode fromServer = HookRequests.withFhirServer(f, TODAY, fhir.internalFhirBaseUrl(), ACCESS_TOKEN);
+        fromServer.set("context", prefetch.path("context"));
+        long t1 = System.nanoTime();
+        Answer byServer = post(f.service(), fromServer);
+        log("long-treated patient from the FHIR server: HTTP %d in %d ms", byServer.status(), ms(t1));
+        assertExpectedCards(f, byServer, "long-treated, fhirServer");
+        assertThat(cardSummary(byServer.json())).as("long-treated: fhirServer cards vs prefetch cards")
+                .isEqualTo(cardSummary(byPrefetch.json()));
+    }
+
+    /** The generated record under its own patient id (every id and reference of the fixture patient renamed). */
+    private static JsonNode asLongTreatedPatient(JsonNode request) throws IOException {
+        String fixturePatient = LongTreatedPatient.fixture().patientId();
+        return JSON.readTree(JSON.writeValueAsString(request).replace(fixturePatient, LONG_TREATED_ID)
+                .replace("\"bench-", "\"" + LONG_TREATED_ID + "-bench-").replace("/bench-", "/" + LONG_TREATED_ID + "-bench-"));
+    }
+
+    /** A FHIR server that accepts connections but never answers (paused container): 504 within the read timeout. */
+    @Test
+    @Order(5)
     void hangingFhirServerIsA504WithinTheTimeout() throws Exception {
         Fixture f = fixtures.get(0);
         fhir.getDockerClient().pauseContainerCmd(fhir.getContainerId()).exec();
@@ -204,7 +260,7 @@ class CdsServiceEndToEndIT {
      * expires, Docker's DNS no longer knows {@code fhir} and the SSRF guard refuses the unresolvable host first.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void stoppedFhirServerIsA5xxWithinTheTimeout() throws Exception {
         Fixture f = fixtures.get(0);
         fhir.stop();
@@ -278,13 +334,17 @@ class CdsServiceEndToEndIT {
     }
 
     private static Answer send(String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(cds.baseUrl() + path))
-                .timeout(Duration.ofSeconds(60))
+        return sendTo(cds.baseUrl(), method, path, body, "application/json");
+    }
+
+    private static Answer sendTo(String base, String method, String path, String body, String contentType) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                .timeout(Duration.ofSeconds(300))
                 .header("Accept", "application/json");
         if (body == null) {
             b.GET();
         } else {
-            b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+            b.header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body));
         }
         HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body());

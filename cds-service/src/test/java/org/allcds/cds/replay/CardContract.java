@@ -3,6 +3,7 @@ package org.allcds.cds.replay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -28,7 +29,8 @@ final class CardContract {
             assertThat(card.path("uuid").asText()).matches("[0-9a-f-]{36}");
             assertThat(card.path("summary").asText()).isNotBlank().hasSizeLessThan(140);
             assertThat(card.path("indicator").asText()).isIn("info", "warning", "critical");
-            assertThat(card.path("detail").asText()).as("%s detail", topic).contains("**Evidence**");
+            // the references are in the extension, never in the text a clinician reads
+            assertThat(card.path("detail").asText()).as("%s detail", topic).isNotBlank().doesNotContain("**Evidence**");
             JsonNode ext = card.path("extension").path("all-cds");
             // evaluation-incomplete may name no evidence: no result is at fault (card-contract.md)
             assertThat(ext.path("evidence").isArray() && (!ext.path("evidence").isEmpty() || topic.equals("evaluation-incomplete")))
@@ -46,6 +48,15 @@ final class CardContract {
                 assertThat(ext.path("relapseTiming").asText()).isIn("early", "late", "unknown");
                 assertThat(ext.has("monthsSinceRemission")).isTrue();
             }
+            // CDS Hooks 2.0: selectionBehavior is required when a card has suggestions (this service: any)
+            if (!card.path("suggestions").isEmpty()) {
+                assertThat(card.path("selectionBehavior").asText()).as("%s selectionBehavior", topic).isEqualTo("any");
+            }
+            assertThat(card.has("selectionBehaviour")).as("British spelling is not the spec's member").isFalse();
+            if (topic.equals("status-remission")) {
+                assertRemissionUpdate(card, request);
+                continue;
+            }
             for (JsonNode suggestion : card.path("suggestions")) {
                 assertThat(topic).startsWith("dx-");
                 assertThat(suggestion.path("label").asText()).isNotBlank();
@@ -59,6 +70,47 @@ final class CardContract {
                         .isEqualTo("Patient/" + request.path("context").path("patientId").asText());
             }
         }
+    }
+
+    /**
+     * card-contract.md: status-remission carries a suggestion whose actions update the record's ALL Condition to
+     * remission: the Condition as the request holds it, only its clinical status changed.
+     */
+    static void assertRemissionUpdate(JsonNode card, JsonNode request) {
+        assertThat(card.path("suggestions").size()).as("status-remission suggestions").isEqualTo(1);
+        JsonNode suggestion = card.path("suggestions").path(0);
+        assertThat(suggestion.path("label").asText()).isNotBlank();
+        assertThat(suggestion.path("actions").isEmpty()).isFalse();
+        for (JsonNode action : suggestion.path("actions")) {
+            assertThat(action.path("type").asText()).isEqualTo("update");
+            JsonNode updated = action.path("resource");
+            assertThat(updated.path("resourceType").asText()).isEqualTo("Condition");
+            JsonNode status = updated.path("clinicalStatus").path("coding");
+            assertThat(status.size()).isEqualTo(1);
+            assertThat(status.path(0).path("system").asText()).isEqualTo("http://terminology.hl7.org/CodeSystem/condition-clinical");
+            assertThat(status.path(0).path("code").asText()).isEqualTo("remission");
+            JsonNode recorded = resourceIn(request, "Condition", updated.path("id").asText());
+            assertThat(recorded).as("the updated Condition is one of the request's").isNotNull();
+            ObjectNode rest = (ObjectNode) updated.deepCopy();
+            ObjectNode recordedRest = (ObjectNode) recorded.deepCopy();
+            rest.remove("clinicalStatus");
+            recordedRest.remove("clinicalStatus");
+            assertThat(rest.path("code")).as("the same diagnosis").isEqualTo(recordedRest.path("code"));
+            assertThat(rest.path("subject")).as("the same patient").isEqualTo(recordedRest.path("subject"));
+        }
+    }
+
+    private static JsonNode resourceIn(JsonNode node, String type, String id) {
+        if (node.isObject() && type.equals(node.path("resourceType").asText()) && id.equals(node.path("id").asText())) {
+            return node;
+        }
+        for (JsonNode child : node) {
+            JsonNode found = resourceIn(child, type, id);
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
     }
 
     /** Every {@code Type/id} present in the request (prefetch and context). */
