@@ -24,9 +24,7 @@ import org.hl7.fhir.r4.model.Resource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
-import jakarta.annotation.PreDestroy;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Service;
 
 /**
@@ -49,34 +47,13 @@ public class PatientDataService {
     /** Whether the usual shapes are read without HAPI's parser ({@link ResourceReader}); else nothing is read ahead. */
     private final boolean directRead;
 
-    /**
-     * @param parseHelpers threads that may help parse a long prefetch Bundle while the EHR waits
-     *     ({@code all-cds.data.parse-helpers}; -1: one fewer than the cores; 0: none)
-     * @param shareFrom the shortest Bundle worth sharing ({@code all-cds.data.parse-helpers-from}). At 128
-     *     entries a Bundle is about a millisecond of parsing, against tens of microseconds for the hand-off;
-     *     measured at 300 resources: whole call 5.98 -> 5.61 ms (p50, 3 JVMs), 243 -> 254 calls/s under load
-     */
     @Autowired
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher,
-            @Value("${all-cds.data.parse-helpers:-1}") int parseHelpers,
-            @Value("${all-cds.data.parse-helpers-from:128}") int shareFrom) {
+    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
         this.fhirContext = fhirContext;
         this.valueSets = valueSets;
         this.fetcher = fetcher;
-        this.entryParser = new EntryParser(fhirContext, org.allcds.cql.IdleHelpers.count(parseHelpers), shareFrom);
+        this.entryParser = new EntryParser(fhirContext);
         this.directRead = ResourceReader.readsDirectly(fhirContext);
-        log.info("prefetch Bundles of {}+ entries parsed with up to {} idle helper thread(s)",
-                entryParser.minEntriesToShare(), entryParser.helperCount());
-    }
-
-    /** Without helper threads: every entry parsed by the calling thread. */
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
-        this(fhirContext, valueSets, fetcher, 0, Integer.MAX_VALUE);
-    }
-
-    @PreDestroy
-    void stopHelpers() {
-        entryParser.close();
     }
 
     /**

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import jakarta.annotation.PreDestroy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,9 +16,7 @@ import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirIds;
 import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cql.IdleHelpers;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /** Reads a hook call's JSON body and checks its shape against CDS Hooks 2.0; every flaw is a 400 with its path. */
@@ -43,30 +40,29 @@ public class HookRequestParser {
      */
     static final ObjectReader DOCUMENT = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    private final IdleHelpers helpers;
     private final SplitTreeReader splitReader;
 
-    /** One thread per request body. */
+    /** Reads nothing ahead. */
     public HookRequestParser() {
-        this(new IdleHelpers("json-parse", 0), Integer.MAX_VALUE, null);
+        this(Integer.MAX_VALUE, (SplitTreeReader.EntryReader) null);
     }
 
     /**
-     * @param helpers idle threads that may build part of a long request's JSON tree while the EHR waits
-     *     ({@code all-cds.hooks.json-helpers}; -1: one fewer than the cores; 0: none)
-     * @param splitFrom the shortest body (bytes) worth sharing ({@code all-cds.hooks.json-helpers-from})
      * @param data reads each prefetch Bundle entry into the FHIR model where it is parsed, from its tokens
      *     ({@link PatientDataService#readAhead}); the request carries what it read
      */
     @Autowired
-    public HookRequestParser(@Value("${all-cds.hooks.json-helpers:-1}") int helpers,
-            @Value("${all-cds.hooks.json-helpers-from:524288}") int splitFrom, PatientDataService data) {
-        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom, entryReader(data));
+    public HookRequestParser(PatientDataService data) {
+        this(Integer.MAX_VALUE, data);
     }
 
-    HookRequestParser(IdleHelpers helpers, int splitFrom, SplitTreeReader.EntryReader entryReader) {
-        this.helpers = helpers;
-        this.splitReader = new SplitTreeReader(JSON, helpers, splitFrom, entryReader);
+    /** @param splitFrom bodies of this many bytes or more are read in parts (tests; the service reads in one pass) */
+    public HookRequestParser(int splitFrom, PatientDataService data) {
+        this(splitFrom, entryReader(data));
+    }
+
+    HookRequestParser(int splitFrom, SplitTreeReader.EntryReader entryReader) {
+        this.splitReader = new SplitTreeReader(JSON, splitFrom, entryReader);
     }
 
     /** The data layer's reading of a Bundle entry, where the request is parsed. */
@@ -87,11 +83,6 @@ public class HookRequestParser {
                 return data.entryInTree(answer);
             }
         };
-    }
-
-    @PreDestroy
-    void stopHelpers() {
-        helpers.close();
     }
 
     /** Jackson's words for a duplicate member found while building the tree (they name its setting). */

@@ -15,7 +15,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.allcds.cql.IdleHelpers;
 
 /**
  * Reads a hook request's JSON with each prefetch Bundle's entries handed to the data layer as they are
@@ -53,7 +52,6 @@ final class SplitTreeReader {
     private static final byte[] CLOSE = {']'};
 
     private final ObjectMapper json;
-    private final IdleHelpers helpers;
     private final int minBytes;
     private final EntryReader entryReader;
 
@@ -73,9 +71,8 @@ final class SplitTreeReader {
     }
 
     /** @param entryReader what to read from each element of a cut array (null: nothing, the elements' trees are built) */
-    SplitTreeReader(ObjectMapper json, IdleHelpers helpers, int minBytes, EntryReader entryReader) {
+    SplitTreeReader(ObjectMapper json, int minBytes, EntryReader entryReader) {
         this.json = json;
-        this.helpers = helpers;
         this.minBytes = minBytes;
         this.entryReader = entryReader;
     }
@@ -89,15 +86,12 @@ final class SplitTreeReader {
 
     /** The tree, or null: parse the document whole. */
     Split read(byte[] body) {
-        if (body.length < minBytes || helpers.count() == 0) {
+        if (body.length < minBytes) {
             return null;
         }
         Work work = new Work(json, body, entryReader);
-        if (!helpers.offer(work::take)) {
-            return null; // no helper idle: one parse, nothing spent
-        }
         try {
-            List<Cut> cuts = scan(body, work); // the helper parses the runs found so far meanwhile
+            List<Cut> cuts = scan(body, work); // every run is then read by the calling thread
             if (cuts == null || cuts.isEmpty()) {
                 return null;
             }

@@ -34,12 +34,11 @@ class PatientDataServiceTest {
     private static final ValueSetRepository VALUE_SETS = ValueSetRepository.load(FHIR, null);
     private final PatientDataService data = new PatientDataService(FHIR, VALUE_SETS, null);
     /** A helper thread, sharing Bundles of 48+ entries (the tests' Bundles are that long, not thousands). */
-    private final PatientDataService shared = new PatientDataService(FHIR, VALUE_SETS, null, 1, 48);
     private final ServiceDefinition service = service();
     /** Splits any request with a helper and has {@code data} read each entry of a long Bundle as it is parsed. */
-    private final HookRequestParser readingAhead = new HookRequestParser(1, 0, data);
+    private final HookRequestParser readingAhead = new HookRequestParser(0, data);
     /** No helper: any request read in one pass, {@code data} reading each Bundle entry from its tokens. */
-    private final HookRequestParser onePass = new HookRequestParser(0, Integer.MAX_VALUE, data);
+    private final HookRequestParser onePass = new HookRequestParser(Integer.MAX_VALUE, data);
 
     private static ServiceDefinition service() {
         Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
@@ -82,7 +81,7 @@ class PatientDataServiceTest {
 
     /** Without and with a helper, and read ahead, the Observation Bundle is refused with a message starting so. */
     private void assertBothRefuse(String[] observations, String messageStart) throws Exception {
-        for (PatientDataService service : List.of(data, shared)) {
+        for (PatientDataService service : List.of(data)) {
             assertThat(refusal(service, bundle(), bundle(observations)).getMessage()).startsWith(messageStart);
         }
         for (HookRequestParser parser : List.of(readingAhead, onePass)) {
@@ -159,25 +158,6 @@ class PatientDataServiceTest {
         assertThat(record.patientId()).isEqualTo(PID);
         assertThat(record.ofType("Condition")).extracting(r -> r.getIdElement().getValue()).containsExactly("c1");
         assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).containsExactly("o1");
-    }
-
-    @Test
-    void aLongBundleParsedWithAHelperGivesTheRecordOfOneThread() throws Exception {
-        String[] observations = new String[400];
-        for (int i = 0; i < observations.length; i++) {
-            observations[i] = wbc("o" + i, i % 7 == 0 ? "someone-else" : PID, (i % 9) + ".5");
-        }
-        Map<String, JsonNode> prefetch = prefetch(bundle(condition("c1", PID, "a")), bundle(observations));
-        for (int round = 0; round < 20; round++) {
-            PatientRecord alone = data.load(service, PID, prefetch, null, List.of());
-            PatientRecord helped = shared.load(service, PID, prefetch, null, List.of());
-            assertThat(helped.ofType("Observation")).hasSize(400 - 58);
-            assertThat(helped.ofType("Observation")).extracting(r -> r.getIdElement().getValue())
-                    .containsExactlyElementsOf(alone.ofType("Observation").stream().map(r -> r.getIdElement().getValue()).toList());
-            for (int i = 0; i < alone.ofType("Observation").size(); i++) {
-                assertThat(helped.ofType("Observation").get(i).equalsDeep(alone.ofType("Observation").get(i))).isTrue();
-            }
-        }
     }
 
     /**
@@ -268,7 +248,7 @@ class PatientDataServiceTest {
                 boolean broken = i == bad || i == bad + 1 || (bad < 398 && i == 398);
                 observations[i] = wbc("o" + i, PID, broken ? "\"not a number\"" : "4.5");
             }
-            for (PatientDataService service : List.of(data, shared)) {
+            for (PatientDataService service : List.of(data)) {
                 assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
                         .startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
             }
@@ -338,7 +318,7 @@ class PatientDataServiceTest {
         }
         for (String fhirServer : List.of(base, base + "/")) {
             FhirServerAccess access = new FhirServerAccess(fhirServer, null);
-            for (PatientDataService service : List.of(data, shared)) {
+            for (PatientDataService service : List.of(data)) {
                 PatientRecord record = service.load(this.service, PID, prefetch(bundle(), bundle(observations)), access, List.of());
                 assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).isEqualTo(expected);
             }

@@ -250,11 +250,11 @@ class PrefetchMeaningTest {
     /** The two ways a body's Bundle entries are read from their tokens: in one pass, and split with a helper. */
     private record HookRequestParserForTests(PatientDataService data) {
         HookRequestParser onePass() {
-            return new HookRequestParser(0, Integer.MAX_VALUE, data);
+            return new HookRequestParser(Integer.MAX_VALUE, data);
         }
 
         HookRequestParser split() {
-            return new HookRequestParser(1, 0, data);
+            return new HookRequestParser(0, data);
         }
     }
 }

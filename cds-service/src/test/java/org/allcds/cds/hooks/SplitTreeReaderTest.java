@@ -11,11 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cql.IdleHelpers;
 import org.allcds.fixtures.Fixture;
 import org.allcds.fixtures.FixtureCatalog;
 import org.allcds.fixtures.HookRequests;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,21 +23,15 @@ import org.junit.jupiter.api.Test;
 class SplitTreeReaderTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final IdleHelpers HELPERS = IdleHelpers.alwaysIdle("test-json");
-    private static final HookRequestParser SPLIT = new HookRequestParser(HELPERS, 0, null);
+    private static final HookRequestParser SPLIT = new HookRequestParser(0, (SplitTreeReader.EntryReader) null);
     private static final HookRequestParser WHOLE = new HookRequestParser();
     private static final SplitTreeReader.EntryReader DATA_LAYER = HookRequestParser.entryReader(
             new org.allcds.cds.fhirdata.PatientDataService(ca.uhn.fhir.context.FhirContext.forR4Cached(),
                     org.allcds.cql.ValueSetRepository.load(ca.uhn.fhir.context.FhirContext.forR4Cached(), null), null));
-    /** As the service reads a long request with a helper: entries read by the data layer, from their tokens where plain. */
-    private static final HookRequestParser READING_ENTRIES = new HookRequestParser(HELPERS, 0, DATA_LAYER);
-    /** As the service reads any request with no helper: in one pass, entries read by the data layer. */
-    private static final HookRequestParser ONE_PASS = new HookRequestParser(new IdleHelpers("none", 0), 0, DATA_LAYER);
-
-    @AfterAll
-    static void stop() {
-        HELPERS.close();
-    }
+    /** Read in parts: entries read by the data layer, from their tokens where plain. */
+    private static final HookRequestParser READING_ENTRIES = new HookRequestParser(0, DATA_LAYER);
+    /** As the service reads a request: in one pass, entries read by the data layer. */
+    private static final HookRequestParser ONE_PASS = new HookRequestParser(Integer.MAX_VALUE, DATA_LAYER);
 
     @Test
     void aLongRequestReadInPartsIsTheTreeOfOneParse() throws Exception {
@@ -64,7 +56,7 @@ class SplitTreeReaderTest {
     @Test
     void aRequestReadInOnePassIsTheTreeOfOneParse() throws Exception {
         java.util.concurrent.atomic.AtomicInteger tokenCalls = new java.util.concurrent.atomic.AtomicInteger();
-        SplitTreeReader treesOnly = new SplitTreeReader(HookRequestParser.JSON, new IdleHelpers("none", 0), 0,
+        SplitTreeReader treesOnly = new SplitTreeReader(HookRequestParser.JSON, 0,
                 new SplitTreeReader.EntryReader() {
                     @Override
                     public Object read(JsonNode element) {
@@ -82,13 +74,13 @@ class SplitTreeReaderTest {
                         throw new AssertionError("nothing was read from the tokens");
                     }
                 });
-        SplitTreeReader dataLayer = new SplitTreeReader(HookRequestParser.JSON, new IdleHelpers("none", 0), 0, DATA_LAYER);
+        SplitTreeReader dataLayer = new SplitTreeReader(HookRequestParser.JSON, 0, DATA_LAYER);
         int stoodIn = 0;
         for (Fixture f : FixtureCatalog.load()) {
             for (int copies : new int[] {0, 3}) {
                 byte[] body = JSON.writeValueAsBytes(longRequest(f, copies));
                 JsonNode whole = WHOLE.readTree(body);
-                assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, Integer.MAX_VALUE, null).read(body)).isNull();
+                assertThat(new SplitTreeReader(HookRequestParser.JSON, Integer.MAX_VALUE, null).read(body)).isNull();
                 tokenCalls.set(0);
                 SplitTreeReader.Split trees = treesOnly.readInOnePass(body);
                 assertThat(trees.root()).as(f.resource()).isEqualTo(whole);
@@ -226,7 +218,7 @@ class SplitTreeReaderTest {
         // From tokens: element i % 4 == 2 given up at once, i % 4 == 3 half-way, the others answered ("t" + i, read
         // to its end): never more given up than answered, so no run turns to trees. From the tree: i, or nothing
         // (it throws) when i % 50 == 7.
-        SplitTreeReader reader = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, new SplitTreeReader.EntryReader() {
+        SplitTreeReader reader = new SplitTreeReader(HookRequestParser.JSON, 0, new SplitTreeReader.EntryReader() {
             @Override
             public Object read(JsonNode element) {
                 calls.merge(element, 1, Integer::sum);
@@ -285,7 +277,7 @@ class SplitTreeReaderTest {
         assertThat(tokenCalls.get()).isEqualTo(elements); // the short array, read with the rest of the document, is not handed over
         assertThat(calls).hasSize(elements / 2);
         assertThat(split.root().path("p").path("c")).isEqualTo(whole.path("p").path("c"));
-        assertThat(new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, null).read(bytes(twoLong)).readAhead()).isEmpty();
+        assertThat(new SplitTreeReader(HookRequestParser.JSON, 0, null).read(bytes(twoLong)).readAhead()).isEmpty();
     }
 
     @Test
@@ -350,7 +342,7 @@ class SplitTreeReaderTest {
 
     /** The tree the split reader builds (null: it stepped aside). */
     private static JsonNode splitTree(byte[] body) {
-        SplitTreeReader.Split split = new SplitTreeReader(HookRequestParser.JSON, HELPERS, 0, null).read(body);
+        SplitTreeReader.Split split = new SplitTreeReader(HookRequestParser.JSON, 0, null).read(body);
         return split == null ? null : split.root();
     }
 
