@@ -503,8 +503,7 @@ final class DirectResourceReader {
     }
 
     /**
-     * A number's text as {@link JacksonTreeStructure#scalarText} gives it for the node the request's tree holds,
-     * and as HAPI's parser is handed it: the decimal exactly as written, in plain form ({@code 250000000000.0},
+     * A number's text as HAPI's parser is handed it from the request's tree: the decimal exactly as written, in plain form ({@code 250000000000.0},
      * {@code 0.00010}, {@code 1e2} as {@code 100}); never through a double. The same text whether the tokens come
      * from the tree or from the bytes.
      */
