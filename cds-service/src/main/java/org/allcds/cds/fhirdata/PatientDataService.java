@@ -243,9 +243,13 @@ public class PatientDataService {
      */
     record Checked(Resource resource, String type, RequestProblem idProblem, String reference, String subject) {
 
+        /** The resource with its id made plain; without an id, the problem names the prefetch key. */
         static Checked of(Resource r, String key) {
-            Checked checked = ofPlainId(r);
-            return checked != null ? checked : new Checked(r, r.fhirType(), noId(r, key), null, null);
+            if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
+                return new Checked(r, r.fhirType(), noId(r, key), null, null);
+            }
+            r.setId(r.getIdElement().getIdPart()); // as the EHR knows it: HAPI may have put a fullUrl or a versioned URL there
+            return asIs(r);
         }
 
         /**
@@ -259,15 +263,6 @@ public class PatientDataService {
                         + " from fhirServer has an id that is not a FHIR id"), null, null);
             }
             return checked;
-        }
-
-        /** Null when the resource has no id: the problem names the prefetch key, which only the caller knows. */
-        static Checked ofPlainId(Resource r) {
-            if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
-                return null;
-            }
-            r.setId(r.getIdElement().getIdPart()); // as the EHR knows it: HAPI may have put a fullUrl or a versioned URL there
-            return asIs(r);
         }
 
         /** The resource with its id as it is (a context resource's is taken as given). */
