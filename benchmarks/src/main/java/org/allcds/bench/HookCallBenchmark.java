@@ -53,8 +53,8 @@ public class HookCallBenchmark {
     private byte[] body;
     private HookRequest request;
     private PatientRecord record;
+    private List<org.allcds.cds.fhirdata.PrefetchKey> keys;
     private List<org.hl7.fhir.r4.model.Resource> recordResources;
-    private List<String[]> recordCodeKeys;
     private Set<String> definitions;
     private Map<String, Object> results;
 
@@ -63,7 +63,8 @@ public class HookCallBenchmark {
         harness = new ServiceHarness("on".equals(ledger));
         body = LongTreatedPatient.requestBytes(n, LocalDate.now());
         request = harness.parser.parse(body);
-        record = harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of(), request.readAhead());
+        keys = org.allcds.cds.hooks.HookHandler.prefetchKeys(harness.service);
+        record = harness.data.load(keys, request.patientId(), request.prefetch(), null, List.of());
         recordResources = new java.util.ArrayList<>();
         for (String type : List.of("Condition", "Observation", "Procedure", "ServiceRequest")) {
             recordResources.addAll(record.ofType(type));
@@ -71,8 +72,6 @@ public class HookCallBenchmark {
         if (recordResources.size() + 1 != record.size()) {
             throw new IllegalStateException("the record holds resource types the cql benchmark does not copy");
         }
-        // The data step works out each resource's keys at "code" for the retrieves' index; the cql step gets them.
-        recordCodeKeys = recordResources.stream().map(r -> PatientRecord.codeKeys(r, PatientRecord.CODE)).toList();
         definitions = harness.cards.definitionsUsed(harness.service);
         results = harness.evaluation.evaluate(harness.service.library(), definitions, record);
         List<CdsServiceResponseCardJson> built = harness.cards.build(harness.service, results, request.patientId());
@@ -93,13 +92,13 @@ public class HookCallBenchmark {
 
     @Benchmark
     public PatientRecord data() {
-        return harness.data.load(harness.service, request.patientId(), request.prefetch(), null, List.of(), request.readAhead());
+        return harness.data.load(keys, request.patientId(), request.prefetch(), null, List.of());
     }
 
     @Benchmark
     public Map<String, Object> cql() {
         return harness.evaluation.evaluate(harness.service.library(), definitions,
-                PatientRecord.of(record.patient(), recordResources, recordCodeKeys));
+                PatientRecord.of(record.patient(), recordResources));
     }
 
     @Benchmark

@@ -1,7 +1,5 @@
 package org.allcds.cql;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -16,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.BiConsumer;
 import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
@@ -106,21 +103,8 @@ final class CompiledCql {
         final Object[][] defValues;
         final Object[][] paramValues;
 
-        /** Definitions may be evaluated by a helper thread too ({@link #help}): slots are claimed before evaluating. */
-        final boolean shared;
-        /** Set when the caller has its answers: a helper takes no further definition. */
-        volatile boolean finished;
-
-        Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters) {
-            this(compiled, state, fhir, contextValue, parameters, false, null);
-        }
-
         @SuppressWarnings("unchecked")
-        Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters,
-                boolean shared, IdleHelpers helpers) {
-            this.shared = shared;
-            this.helpers = shared && helpers != null && helpers.count() > 0 ? helpers : null;
-            this.openQueries = this.helpers == null ? null : new java.util.concurrent.ConcurrentLinkedDeque<>();
+        Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters) {
             this.state = state;
             this.env = state.getEnvironment();
             this.fhir = fhir;
@@ -137,14 +121,9 @@ final class CompiledCql {
             this.now = NowEvaluator.internalEvaluate(state);
             this.memos = new Map[compiled.memoized.size()];
             for (int i = 0; i < memos.length; i++) {
-                memos[i] = shared ? new java.util.concurrent.ConcurrentHashMap<>() : new IdentityHashMap<>();
+                memos[i] = new IdentityHashMap<>();
             }
         }
-
-        /** A shared run's helpers, which also take rows of its long queries ({@link SharedRows}); else null. */
-        final IdleHelpers helpers;
-        /** The long queries of this run with rows left to take, newest first; null when there are no helpers. */
-        final Deque<SharedRows> openQueries;
 
         /** Per memoized function ({@link #memoIndex}): argument -> result, in this run. */
         final Map<Object, Object>[] memos;
@@ -189,9 +168,6 @@ final class CompiledCql {
     }
 
     static final class DefSlot extends Slot {
-        /** Its own expression retrieves data (not only through other definitions): the long part of a long record. */
-        boolean retrieves;
-
         DefSlot(int unit, int index, String name) {
             super(unit, index, name);
         }
@@ -222,13 +198,6 @@ final class CompiledCql {
     }
 
     private final Map<String, Unit> units = new LinkedHashMap<>();
-    /** Definitions that retrieve, last defined first: what a helper evaluates ({@link #help}). */
-    private final List<DefSlot> retrieving = new ArrayList<>();
-    private DefSlot compilingDef; // while compiling a definition's own expression
-    /** Function calls and queries compiled so far: a query's rows that compiled some are costly ({@link SharedRows}). */
-    private int callsCompiled;
-    /** A costly query over this many rows or more is shared with the run's helpers, when it has any. */
-    static final int SHARED_ROWS_FROM = 16;
     private final Map<FunctionDef, Body> functionBodies = new IdentityHashMap<>();
     /** Functions of one tuple whose result is kept per run and argument ({@link #memoIndex}). */
     private final Map<FunctionDef, Integer> memoized = new IdentityHashMap<>();
@@ -303,13 +272,7 @@ final class CompiledCql {
             if (u.library.getStatements() != null) {
                 for (ExpressionDef def : u.library.getStatements().getDef()) {
                     if (!(def instanceof FunctionDef)) {
-                        DefSlot slot = u.defs.get(def.getName());
-                        c.compilingDef = slot;
-                        c.compileBody(slot, u, def.getExpression(), List.of());
-                        c.compilingDef = null;
-                        if (slot.retrieves) {
-                            c.retrieving.add(0, slot); // last first: the caller starts from the first
-                        }
+                        c.compileBody(u.defs.get(def.getName()), u, def.getExpression(), List.of());
                     }
                 }
             }
@@ -342,112 +305,12 @@ final class CompiledCql {
 
     private static Object value(DefSlot def, Run run) {
         Object[] values = run.defValues[def.unit];
-        if (run.shared) {
-            return sharedValue(def, run, values);
-        }
         Object v = values[def.index];
         if (v == UNSET) {
             v = def.node.eval(run, new Object[def.locals]);
             values[def.index] = v;
         }
         return v;
-    }
-
-    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
-
-    /** A definition being evaluated by one thread; another that needs it waits for it instead of evaluating it too. */
-    private static final class Claim {
-        private final CountDownLatch done = new CountDownLatch(1);
-
-        void await() {
-            IdleHelpers.awaitUninterruptibly(done); // the evaluation in other hands finishes
-        }
-    }
-
-    /**
-     * A definition's value in a run shared with a helper: evaluated once, by whichever thread claims it
-     * first, the other waiting. Definitions form an acyclic graph, so two threads never wait on each other.
-     * When the evaluation fails, the slot is released unset: a thread that needs it evaluates it again and
-     * meets the error itself (a helper's errors reach no caller).
-     */
-    private static Object sharedValue(DefSlot def, Run run, Object[] values) {
-        while (true) {
-            Object v = SLOT.getAcquire(values, def.index);
-            if (v instanceof Claim claim) {
-                claim.await();
-                continue;
-            }
-            if (v != UNSET) {
-                return v;
-            }
-            Claim mine = new Claim();
-            if (!SLOT.compareAndSet(values, def.index, UNSET, mine)) {
-                continue;
-            }
-            try {
-                v = def.node.eval(run, new Object[def.locals]);
-                SLOT.setRelease(values, def.index, v);
-                return v;
-            } catch (Throwable t) {
-                SLOT.setRelease(values, def.index, UNSET);
-                throw t;
-            } finally {
-                mine.done.countDown();
-            }
-        }
-    }
-
-    /**
-     * A helper's share of a shared run: the definitions that retrieve, last defined first (the caller
-     * starts from the definitions it was asked for, which reach the first ones first), until the caller
-     * has its answers. Errors are left for the caller to meet when it needs that definition.
-     *
-     * @return how many definitions this helper evaluated (others were taken, or had been, by the caller)
-     */
-    int help(Run run) {
-        int evaluated = 0;
-        for (DefSlot def : retrieving) {
-            joinOpenQueries(run);
-            if (run.finished) {
-                break;
-            }
-            if (SLOT.getAcquire(run.defValues[def.unit], def.index) != UNSET) {
-                continue;
-            }
-            try {
-                sharedValue(def, run, run.defValues[def.unit]);
-                evaluated++;
-            } catch (RuntimeException leftForTheCaller) {
-                // the caller evaluates it again if it needs it
-            }
-        }
-        joinOpenQueries(run);
-        return evaluated;
-    }
-
-    /** Takes rows of the run's open long queries (between definitions: this thread holds no claim). */
-    private static void joinOpenQueries(Run run) {
-        if (run.openQueries == null) {
-            return;
-        }
-        boolean took = true;
-        while (took && !run.finished) {
-            took = false;
-            for (SharedRows rows : run.openQueries) {
-                if (rows.open()) {
-                    rows.take();
-                    took = true;
-                }
-            }
-        }
-    }
-
-    /** {@code t} to throw again where only unchecked errors can be thrown (row errors are never checked ones). */
-    static RuntimeException unchecked(Throwable t) {
-        if (t instanceof Error error) {
-            throw error;
-        }
-        return t instanceof RuntimeException r ? r : new IllegalStateException(t);
     }
 
     private static Object value(ParamSlot p, Run run) {
@@ -936,7 +799,6 @@ final class CompiledCql {
     }
 
     private Node functionCall(FunctionRef ref, Unit u, Scope s) {
-        callsCompiled++;
         Unit target = referenced(ref.getLibraryName(), u);
         List<FunctionDef> candidates = target.functions.getOrDefault(ref.getName(), List.of());
         if (ref.getSignature().isEmpty() && !ref.getOperand().isEmpty()) {
@@ -979,10 +841,7 @@ final class CompiledCql {
                     Object[] locals = new Object[body.locals];
                     locals[0] = tuple;
                     v = body.node.eval(r, locals);
-                    Object earlier = results.putIfAbsent(tuple, v == null ? NULL_RESULT : v);
-                    if (earlier != null) {
-                        v = earlier; // a helper thread computed it too: the same value, the first one kept
-                    }
+                    results.put(tuple, v == null ? NULL_RESULT : v);
                 }
                 return v == NULL_RESULT ? null : v;
             };
@@ -1124,10 +983,8 @@ final class CompiledCql {
         if (q.getSource().size() != 1 || !q.getRelationship().isEmpty() || q.getAggregate() != null) {
             throw new UnsupportedElm("query with several sources, a relationship or an aggregate");
         }
-        callsCompiled++;
         AliasedQuerySource source = q.getSource().get(0);
         Node sourceNode = compile(source.getExpression(), u, s);
-        int callsBefore = callsCompiled;
         int aliasSlot = s.bind(source.getAlias());
         int letCount = q.getLet().size();
         int[] letSlots = new int[letCount];
@@ -1139,19 +996,6 @@ final class CompiledCql {
         }
         Node where = q.getWhere() == null ? null : compile(q.getWhere(), u, s);
         Node ret = q.getReturn() == null ? null : compile(q.getReturn().getExpression(), u, s);
-        // Rows that call functions or run queries are worth sharing with a helper in a long list.
-        boolean costlyRows = callsCompiled > callsBefore;
-        // One row: the alias bound, the lets, the where; the return's value, or SKIP.
-        SharedRows.Row row = (r, element, l) -> {
-            l[aliasSlot] = element;
-            for (int i = 0; i < letCount; i++) {
-                l[letSlots[i]] = lets[i].eval(r, l);
-            }
-            if (where != null && !Boolean.TRUE.equals(where.eval(r, l))) {
-                return SharedRows.SKIP;
-            }
-            return ret != null ? ret.eval(r, l) : element;
-        };
         boolean distinct = q.getReturn() != null && q.getReturn().isDistinct();
         List<SortStep> sort = new ArrayList<>();
         if (q.getSort() != null) {
@@ -1175,15 +1019,14 @@ final class CompiledCql {
                 elements = sorted.candidates(range.low() != null, range.low() == null ? null : range.low().eval(r, l),
                         range.high() != null, range.high() == null ? null : range.high().eval(r, l), r.state);
             }
-            if (costlyRows && r.helpers != null && elements instanceof Collection<?> c && c.size() >= SHARED_ROWS_FROM) {
-                result = new SharedRows(r, c.toArray(), row, l).evaluate(r.helpers, r.openQueries);
-            } else {
-                result = new ArrayList<>();
-                for (Object element : elements) {
-                    Object value = row.eval(r, element, l);
-                    if (value != SharedRows.SKIP) {
-                        result.add(value);
-                    }
+            result = new ArrayList<>();
+            for (Object element : elements) {
+                l[aliasSlot] = element;
+                for (int i = 0; i < letCount; i++) {
+                    l[letSlots[i]] = lets[i].eval(r, l);
+                }
+                if (where == null || Boolean.TRUE.equals(where.eval(r, l))) {
+                    result.add(ret != null ? ret.eval(r, l) : element);
                 }
             }
             if (distinct) {
@@ -1290,10 +1133,10 @@ final class CompiledCql {
     static final class ColumnSortedList extends ArrayList<Object> {
         final String column;
         /**
-         * Built on first use and published whole (a run may be shared with a helper thread); null: not
+         * Built on first use; null: not
          * built yet, {@link #UNUSABLE}: the list cannot be indexed.
          */
-        private volatile Index index;
+        private Index index;
 
         /** Positions of the day-precision dates, ascending, with those dates; the positions not indexed. */
         private record Index(int[] indexed, org.opencds.cqf.cql.engine.runtime.Date[] keys, int[] others) {}
@@ -1447,9 +1290,6 @@ final class CompiledCql {
     }
 
     private Node retrieve(Retrieve ret, Unit u, Scope s) {
-        if (compilingDef != null) {
-            compilingDef.retrieves = true;
-        }
         if (ret.getContext() != null || ret.getDateRange() != null) {
             throw new UnsupportedElm("retrieve with a context or a date range");
         }

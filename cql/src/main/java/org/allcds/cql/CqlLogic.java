@@ -59,8 +59,6 @@ public final class CqlLogic {
     private final EngineTuning.SharedFunctionCache functionResolutions = new EngineTuning.SharedFunctionCache();
     private final RecordEnvironment.LoadedLibraries loadedLibraries = new RecordEnvironment.LoadedLibraries();
     private final CompiledCql compiled; // null: the stock engine evaluates
-    private volatile IdleHelpers helpers = new IdleHelpers("cql", 0);
-    private volatile int shareFrom = Integer.MAX_VALUE;
 
     private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ModelResolver fastResolver,
             ValueSetRepository valueSets, Map<String, Library> librariesByName) {
@@ -85,18 +83,6 @@ public final class CqlLogic {
                     e.getMessage());
             return null;
         }
-    }
-
-    /**
-     * Lets an idle helper evaluate part of a long record's definitions while the caller evaluates the
-     * rest (compiled ELM only). Each definition is still evaluated once, the answers are the same, and
-     * under load (no helper idle) the caller evaluates alone, as without helpers.
-     *
-     * @param fromResources records of fewer resources (Patient included) are evaluated by the caller alone
-     */
-    public void shareLongRecords(IdleHelpers helpers, int fromResources) {
-        this.helpers = helpers;
-        this.shareFrom = fromResources;
     }
 
     /** True when calls are evaluated by the compiled ELM, false when by the engine's interpreter. */
@@ -213,29 +199,19 @@ public final class CqlLogic {
         if (compiled == null) {
             return evaluateWithEngine(libraryName, definitions, record, parameters, evaluationDateTime);
         }
-        IdleHelpers helping = helpers;
-        boolean shared = helping.count() > 0 && record.size() >= shareFrom;
-        CompiledCql.Run run = newRun(libraryName, record, parameters, evaluationDateTime, shared);
-        if (shared) {
-            helping.offer(() -> compiled.help(run)); // none idle: the caller evaluates everything
-        }
-        try {
-            return evaluate(libraryName, definitions, run);
-        } finally {
-            run.finished = true;
-        }
+        return evaluate(libraryName, definitions, newRun(libraryName, record, parameters, evaluationDateTime));
     }
 
-    /** One evaluation's state over the compiled ELM; {@code shared}: a helper may evaluate definitions too. */
+    /** One evaluation's state over the compiled ELM. */
     CompiledCql.Run newRun(String libraryName, PatientRecord record, Map<String, Object> parameters,
-            ZonedDateTime evaluationDateTime, boolean shared) {
+            ZonedDateTime evaluationDateTime) {
         RecordEnvironment environment = environment(record);
         State state = new State(environment, EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
         state.init(library(libraryName));
         state.setEvaluationDateTime(evaluationDateTime);
         state.setContextValue("Patient", record.patientId());
         return new CompiledCql.Run(compiled, state, environment.resolveDataProviderByModelUri(FHIR_MODEL_URI),
-                record.patientId(), parameters, shared, helpers);
+                record.patientId(), parameters);
     }
 
     CompiledCql compiled() {
@@ -263,7 +239,7 @@ public final class CqlLogic {
      * As {@link #evaluate} (or {@link #evaluateWithEngine} when {@code interpreter}), but a definition that fails
      * does not take the others with it: its error goes to {@code failures} and the rest are still evaluated. For
      * the rare call whose whole evaluation failed: after each failure the next definitions get a fresh evaluation
-     * state (what the failed one left half-done is not trusted), and no helper thread joins.
+     * state (what the failed one left half-done is not trusted).
      *
      * @param failures receives definition name -> its error, in evaluation order
      * @return the value of every definition that could be evaluated
@@ -288,22 +264,16 @@ public final class CqlLogic {
                             .forExpression(definition).value();
                 } else {
                     if (run == null) {
-                        run = newRun(libraryName, record, parameters, evaluationDateTime, false);
+                        run = newRun(libraryName, record, parameters, evaluationDateTime);
                     }
                     value = compiled.evaluate(libraryName, definition, run);
                 }
                 values.put(definition, CqlValues.toPlain(value));
             } catch (RuntimeException e) {
                 failures.put(definition, e);
-                if (run != null) {
-                    run.finished = true;
-                }
                 run = null;
                 engine = null;
             }
-        }
-        if (run != null) {
-            run.finished = true;
         }
         return values;
     }

@@ -25,47 +25,24 @@ import org.hl7.fhir.r4.model.Resource;
  */
 public final class PatientRecord {
 
-    /** The code path whose keys may be worked out before the record is made ({@link #of(Patient, List, List)}). */
-    public static final String CODE = "code";
-
     private final Patient patient;
     private final Map<String, List<Resource>> byType;
-    /** Per type, each resource's keys at {@link #CODE}, in {@link #ofType} order; null when not given. */
-    private final Map<String, List<String[]>> codeKeysByType;
     /** Per type, per code path: coding key ({@code system|code}) -> positions in {@link #ofType}, built on first retrieve. */
     private final Map<String, Map<String, Map<String, BitSet>>> codeIndex = new ConcurrentHashMap<>();
 
-    private PatientRecord(Patient patient, Map<String, List<Resource>> byType, Map<String, List<String[]>> codeKeysByType) {
+    private PatientRecord(Patient patient, Map<String, List<Resource>> byType) {
         this.patient = patient;
         this.byType = byType;
-        this.codeKeysByType = codeKeysByType;
     }
 
     public static PatientRecord of(Patient patient, Collection<? extends Resource> resources) {
-        return of(patient, List.copyOf(resources), null);
-    }
-
-    /**
-     * @param codeKeys each resource's {@link #codeKeys} at {@link #CODE}, in the order of {@code resources}
-     *     (worked out where the resources were read, by several threads for a long record); null: worked out
-     *     here, on the first retrieve that needs them
-     */
-    public static PatientRecord of(Patient patient, List<? extends Resource> resources, List<String[]> codeKeys) {
         Objects.requireNonNull(patient, "patient");
-        if (codeKeys != null && codeKeys.size() != resources.size()) {
-            throw new IllegalArgumentException(codeKeys.size() + " code key lists for " + resources.size() + " resources");
-        }
         Map<String, List<Resource>> byType = new LinkedHashMap<>();
-        Map<String, List<String[]>> keysByType = codeKeys == null ? null : new HashMap<>();
-        for (int i = 0; i < resources.size(); i++) {
-            Resource r = resources.get(i);
+        for (Resource r : resources) {
             byType.computeIfAbsent(r.fhirType(), t -> new ArrayList<>()).add(r);
-            if (keysByType != null) {
-                keysByType.computeIfAbsent(r.fhirType(), t -> new ArrayList<>()).add(codeKeys.get(i));
-            }
         }
         byType.replaceAll((t, l) -> Collections.unmodifiableList(l));
-        return new PatientRecord(patient, byType, keysByType);
+        return new PatientRecord(patient, byType);
     }
 
     public Patient patient() {
@@ -94,8 +71,7 @@ public final class PatientRecord {
             return List.of();
         }
         Map<String, BitSet> index = codeIndex.computeIfAbsent(fhirType, t -> new ConcurrentHashMap<>())
-                .computeIfAbsent(codePath, p -> CODE.equals(p) && codeKeysByType != null
-                        ? indexOf(codeKeysByType.get(fhirType)) : buildIndex(all, p));
+                .computeIfAbsent(codePath, p -> buildIndex(all, p));
         BitSet hits = new BitSet(all.size());
         for (String key : keys) {
             BitSet positions = index.get(key);
@@ -112,18 +88,9 @@ public final class PatientRecord {
 
     /** Coding key -> positions (in {@code resources}) of the resources carrying it at the code path. */
     private static Map<String, BitSet> buildIndex(List<Resource> resources, String codePath) {
-        List<String[]> keys = new ArrayList<>(resources.size());
-        for (Resource r : resources) {
-            keys.add(codeKeys(r, codePath));
-        }
-        return indexOf(keys);
-    }
-
-    /** Key -> positions, from each position's keys; a key seen twice in one resource marks it twice. */
-    private static Map<String, BitSet> indexOf(List<String[]> keys) {
         Map<String, BitSet> index = new HashMap<>();
-        for (int i = 0; i < keys.size(); i++) {
-            for (String key : keys.get(i)) {
+        for (int i = 0; i < resources.size(); i++) {
+            for (String key : codeKeys(resources.get(i), codePath)) {
                 index.computeIfAbsent(key, k -> new BitSet()).set(i);
             }
         }
@@ -133,7 +100,7 @@ public final class PatientRecord {
     private static final String[] NO_KEYS = new String[0];
 
     /** The coding keys ({@code system|code}) {@code r} carries at {@code codePath}: what a retrieve by code matches. */
-    public static String[] codeKeys(Resource r, String codePath) {
+    private static String[] codeKeys(Resource r, String codePath) {
         Property property = r.getNamedProperty(codePath);
         if (property == null) {
             return NO_KEYS;
@@ -148,10 +115,6 @@ public final class PatientRecord {
                 keys.add(ValueSetRepository.key(c.getSystem(), c.getCode()));
             }
         }
-        String[] array = keys.toArray(NO_KEYS);
-        for (String key : array) {
-            key.hashCode(); // kept by the string: the index hashes every key later, when it is no longer in cache
-        }
-        return array;
+        return keys.toArray(NO_KEYS);
     }
 }

@@ -71,7 +71,7 @@ class CompiledCqlTest {
         PatientRecord record = record(f, 40);
         String library = "ALLDiseaseStatus";
         Set<String> names = LOGIC.definitionNames(library);
-        CompiledCql.Run run = LOGIC.newRun(library, record, Map.of(), TestRecord.NOW, false);
+        CompiledCql.Run run = LOGIC.newRun(library, record, Map.of(), TestRecord.NOW);
         assertThat(LOGIC.evaluate(library, names, run))
                 .isEqualTo(LOGIC.evaluateWithEngine(library, names, record, Map.of(), TestRecord.NOW));
         assertThat(run.memos).as("memoized functions").isNotEmpty();

@@ -4,7 +4,6 @@ import static org.allcds.cql.TestRecord.LAB;
 import static org.allcds.cql.TestRecord.LOINC;
 import static org.allcds.cql.TestRecord.SCT;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -147,39 +146,5 @@ class PatientRecordTest {
         PatientRecord r = record(uncoded, wbc);
         assertThat(r.withAnyCode("Observation", "code", keys(WBC))).containsExactly(wbc);
         assertThat(r.withAnyCode("Observation", "noSuchElement", keys(WBC))).isEmpty();
-    }
-
-    /** Keys at "code" worked out where the resources were read (the data service's helpers) answer as the record's own. */
-    @Test
-    void codeKeysGivenWithTheResourcesAnswerAsTheKeysTheRecordWorksOut() {
-        Observation both = obs("1", new Coding(LOINC, TestRecord.WBC, null), new Coding(LAB, "WBC", null));
-        both.addCategory(new CodeableConcept(new Coding(CATEGORY, "laboratory", null)));
-        Observation hgb = obs("2", new Coding(LOINC, TestRecord.HGB, null));
-        Observation uncoded = new Observation();
-        uncoded.setId("3");
-        Condition c = new Condition().setCode(new CodeableConcept(new Coding(SCT, "91857003", null)));
-        c.setId("c1");
-        List<Resource> resources = List.of(both, c, hgb, uncoded);
-        Patient p = new Patient();
-        p.setId("p1");
-        PatientRecord own = PatientRecord.of(p, resources);
-        PatientRecord given = PatientRecord.of(p, resources,
-                resources.stream().map(r -> PatientRecord.codeKeys(r, PatientRecord.CODE)).toList());
-        for (Set<String> wanted : List.of(keys(WBC), keys(LAB_WBC, HGB), keys(key(SCT, "91857003")), keys(LABORATORY))) {
-            for (String type : List.of("Observation", "Condition")) {
-                for (String path : List.of("code", "category")) {
-                    assertThat(given.withAnyCode(type, path, wanted)).isEqualTo(own.withAnyCode(type, path, wanted));
-                }
-            }
-        }
-        assertThat(given.withAnyCode("Observation", "code", keys(LAB_WBC, HGB))).containsExactly(both, hgb);
-
-        // The keys given are the ones used for "code" (other paths are worked out as before).
-        String[] none = new String[0];
-        PatientRecord swapped = PatientRecord.of(p, resources, List.<String[]>of(new String[] {HGB}, none, new String[] {WBC}, none));
-        assertThat(swapped.withAnyCode("Observation", "code", keys(WBC))).containsExactly(hgb);
-        assertThat(swapped.withAnyCode("Observation", "category", keys(LABORATORY))).containsExactly(both);
-        assertThatThrownBy(() -> PatientRecord.of(p, resources, List.<String[]>of(none)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1 code key lists for 4 resources");
     }
 }

@@ -5,6 +5,8 @@ import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
 import java.time.Clock;
 import org.allcds.cds.evaluation.EvaluationSettings;
 import org.allcds.cds.fhirdata.FhirServerSettings;
+import org.allcds.cds.security.FhirServerGuard;
+import org.allcds.cds.security.GuardedFhirClients;
 import org.allcds.cql.ValueSetRepository;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -22,6 +24,12 @@ public class CoreBeans {
         context.getRestfulClientFactory().setConnectionRequestTimeout((int) fhirServer.connectTimeout().toMillis());
         context.getRestfulClientFactory().setServerValidationMode(ServerValidationModeEnum.NEVER);
         return context;
+    }
+
+    /** HAPI clients for the EHRs' FHIR servers, with the data layer's timeouts. */
+    @Bean
+    public GuardedFhirClients guardedFhirClients(FhirContext fhirContext, FhirServerSettings fhirServer, FhirServerGuard guard) {
+        return new GuardedFhirClients(fhirContext, fhirServer.connectTimeout(), fhirServer.readTimeout(), guard);
     }
 
     @Bean

@@ -8,9 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import jakarta.annotation.PreDestroy;
 import org.allcds.cql.CqlLogic;
-import org.allcds.cql.IdleHelpers;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
 import org.slf4j.Logger;
@@ -31,7 +29,6 @@ public class CqlEvaluationService {
     private final Clock clock;
     private final EvaluationSettings settings;
     private final Map<String, Object> parameterValues;
-    private final IdleHelpers helpers;
 
     public CqlEvaluationService(ValueSetRepository valueSets, ca.uhn.fhir.context.FhirContext fhirContext,
             EvaluationSettings settings, Clock clock) {
@@ -39,18 +36,10 @@ public class CqlEvaluationService {
         this.settings = settings;
         this.clock = clock;
         this.logic = CqlLogic.load(valueSets, fhirContext);
-        this.helpers = new IdleHelpers("cql", IdleHelpers.count(settings.helpers()));
-        logic.shareLongRecords(helpers, settings.helpersFrom());
         this.parameterValues = resolveParameters(settings.parameters());
-        log.info("CQL logic loaded in {} ms; evaluated by {}; records of {}+ resources shared with up to {} idle helper"
-                + " thread(s); parameter overrides: {}",
+        log.info("CQL logic loaded in {} ms; evaluated by {}; parameter overrides: {}",
                 (System.nanoTime() - start) / 1_000_000, interpreted() ? "the engine's interpreter" : "the compiled ELM",
-                settings.helpersFrom(), helpers.count(), parameterValues.isEmpty() ? "none" : parameterValues);
-    }
-
-    @PreDestroy
-    void stopHelpers() {
-        helpers.close();
+                parameterValues.isEmpty() ? "none" : parameterValues);
     }
 
     public ValueSetRepository valueSets() {

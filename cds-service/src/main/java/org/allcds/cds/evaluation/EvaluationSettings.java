@@ -14,18 +14,13 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param timeZone the zone in which "today" is computed
  * @param interpreter evaluate with the CQL engine's own interpreter instead of the compiled ELM (same
  *     answers, several times slower): the reference to fall back on when a compiled answer is doubted
- * @param helpers idle threads that may evaluate part of a long record's definitions while the EHR waits
- *     (-1, the default: one fewer than the cores; 0: none)
- * @param helpersFrom the smallest record (resources, Patient included) worth sharing with a helper
  */
 @ConfigurationProperties(prefix = "all-cds.evaluation")
 public record EvaluationSettings(Map<String, String> parameters, Path valueSetsExtraDir, ZoneId timeZone,
-        boolean interpreter, Integer helpers, Integer helpersFrom) {
+        boolean interpreter) {
 
     public EvaluationSettings {
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
         timeZone = timeZone == null ? ZoneId.systemDefault() : timeZone;
-        helpers = helpers == null ? -1 : helpers;
-        helpersFrom = helpersFrom == null ? 1000 : helpersFrom;
     }
 }

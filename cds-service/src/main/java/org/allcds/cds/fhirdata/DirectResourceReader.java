@@ -45,8 +45,7 @@ import org.hl7.fhir.r4.model.UriType;
 /**
  * Builds Observations, Procedures and Conditions of the shapes EHRs send (codes, subject, times, a
  * quantity or coded value, reference ranges, notes, ...) straight from their JSON tokens into the HAPI R4
- * model, as HAPI's parser would build them: from the request's bytes for a prefetch Bundle's entry (no tree
- * is built for it), or from a tree through Jackson's own traversal of it, one reader either way. HAPI's
+ * model, as HAPI's parser would build them, from the tokens of Jackson's own traversal of the resource's tree. HAPI's
  * parser is general: per element it looks up the child definition by name, pushes a parser state, creates
  * the value by reflection and sets it by reflection; that was about a third of a 300-resource call, whose
  * record is 95 % Observations.
@@ -58,8 +57,7 @@ import org.hl7.fhir.r4.model.UriType;
  * Values always go through HAPI's own setters ({@code setValueAsString}), so what is valid, and how a
  * value is stored, is HAPI's decision either way. {@code DirectResourceReaderTest} holds every fixture
  * resource of these types, one example of each with every element listed here, and thousands of mutated
- * ones to the result of HAPI's parser, class by class, value by value, and each of them read from its
- * bytes to the one read from its tree.
+ * ones to the result of HAPI's parser, class by class, value by value.
  */
 final class DirectResourceReader {
 
@@ -81,7 +79,7 @@ final class DirectResourceReader {
         if (shape == null || !shape.name().equals(json.path("resourceType").textValue())) {
             return null; // a missing or wrong resourceType is worded by HAPI's parser
         }
-        try (JsonParser tokens = json.traverse()) { // the tree's members as tokens: one reader for trees and bytes
+        try (JsonParser tokens = json.traverse()) { // the tree's members as tokens
             tokens.nextToken();
             return shape.read(tokens, 0);
         } catch (NotPlain e) {
@@ -89,35 +87,6 @@ final class DirectResourceReader {
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a tree has no I/O; Jackson declares it all the same
         }
-    }
-
-    /**
-     * The resource whose JSON object starts at the parser's current token, read from the tokens (no tree), to
-     * its closing brace; or null when HAPI's parser must read it: not one of the types read here, its
-     * {@code resourceType} not its first member, a member given twice (which the tree would refuse), or not
-     * plain. After null the parser is anywhere inside the object.
-     *
-     * @throws IOException the JSON itself is malformed
-     */
-    static Resource read(JsonParser json) throws IOException {
-        if (json.currentToken() != JsonToken.START_OBJECT || json.nextToken() != JsonToken.FIELD_NAME
-                || !"resourceType".equals(json.currentName()) || json.nextToken() != JsonToken.VALUE_STRING) {
-            return null;
-        }
-        Shape<?> shape = SHAPES_BY_NAME.get(json.getText());
-        if (shape == null) {
-            return null;
-        }
-        try {
-            return shape.read(json, shape.elements().bitOf("resourceType"));
-        } catch (NotPlain e) {
-            return null;
-        }
-    }
-
-    /** The resource types read here. */
-    static java.util.Set<String> typeNames() {
-        return SHAPES_BY_NAME.keySet();
     }
 
     /** Sets one element from the value at the parser's current token. */
@@ -389,8 +358,6 @@ final class DirectResourceReader {
 
     private static final Map<Class<?>, Shape<?>> SHAPES = Map.of(
             Observation.class, OBSERVATION, Procedure.class, PROCEDURE, Condition.class, CONDITION);
-    private static final Map<String, Shape<?>> SHAPES_BY_NAME = SHAPES.values().stream()
-            .collect(java.util.stream.Collectors.toUnmodifiableMap(Shape::name, shape -> shape));
 
     private static CodeableConcept codeableConcept(JsonParser json) throws IOException {
         return composite(json, new CodeableConcept(), CODEABLE_CONCEPT);
@@ -503,8 +470,7 @@ final class DirectResourceReader {
     }
 
     /**
-     * A number's text as {@link JacksonTreeStructure#scalarText} gives it for the node the request's tree holds,
-     * and as HAPI's parser is handed it: the decimal exactly as written, in plain form ({@code 250000000000.0},
+     * A number's text as HAPI's parser is handed it from the request's tree: the decimal exactly as written, in plain form ({@code 250000000000.0},
      * {@code 0.00010}, {@code 1e2} as {@code 100}); never through a double. The same text whether the tokens come
      * from the tree or from the bytes.
      */

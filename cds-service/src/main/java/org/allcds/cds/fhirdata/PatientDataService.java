@@ -1,32 +1,20 @@
 package org.allcds.cds.fhirdata;
 
 import ca.uhn.fhir.context.FhirContext;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.IntFunction;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cds.services.PrefetchDefinition;
-import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
-import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Patient;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
-import jakarta.annotation.PreDestroy;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Service;
 
 /**
@@ -45,64 +33,29 @@ public class PatientDataService {
     private final FhirContext fhirContext;
     private final ValueSetRepository valueSets;
     private final FhirServerFetcher fetcher;
-    private final EntryParser entryParser;
-    /** Whether the usual shapes are read without HAPI's parser ({@link ResourceReader}); else nothing is read ahead. */
-    private final boolean directRead;
 
-    /**
-     * @param parseHelpers threads that may help parse a long prefetch Bundle while the EHR waits
-     *     ({@code all-cds.data.parse-helpers}; -1: one fewer than the cores; 0: none)
-     * @param shareFrom the shortest Bundle worth sharing ({@code all-cds.data.parse-helpers-from}). At 128
-     *     entries a Bundle is about a millisecond of parsing, against tens of microseconds for the hand-off;
-     *     measured at 300 resources: whole call 5.98 -> 5.61 ms (p50, 3 JVMs), 243 -> 254 calls/s under load
-     */
-    @Autowired
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher,
-            @Value("${all-cds.data.parse-helpers:-1}") int parseHelpers,
-            @Value("${all-cds.data.parse-helpers-from:128}") int shareFrom) {
+    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
         this.fhirContext = fhirContext;
         this.valueSets = valueSets;
         this.fetcher = fetcher;
-        this.entryParser = new EntryParser(fhirContext, org.allcds.cql.IdleHelpers.count(parseHelpers), shareFrom);
-        this.directRead = ResourceReader.readsDirectly(fhirContext);
-        log.info("prefetch Bundles of {}+ entries parsed with up to {} idle helper thread(s)",
-                entryParser.minEntriesToShare(), entryParser.helperCount());
-    }
-
-    /** Without helper threads: every entry parsed by the calling thread. */
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
-        this(fhirContext, valueSets, fetcher, 0, Integer.MAX_VALUE);
-    }
-
-    @PreDestroy
-    void stopHelpers() {
-        entryParser.close();
     }
 
     /**
-     * @param prefetch the request's prefetch object by key (a key may be absent or JSON null)
+     * @param keys the prefetch keys the service declares, in the order they are read
+     * @param prefetch the request's prefetch values by key, as JSON (a key may be absent or JSON null)
      * @param access where to fetch missing keys; null when the request named no fhirServer
      * @param contextResources resources carried in the hook context (order-select's draftOrders)
      */
-    public PatientRecord load(ServiceDefinition service, String patientId, Map<String, JsonNode> prefetch,
+    public PatientRecord load(List<PrefetchKey> keys, String patientId, Map<String, JsonNode> prefetch,
             FhirServerAccess access, List<Resource> contextResources) {
-        return load(service, patientId, prefetch, access, contextResources, Map.of());
-    }
-
-    /**
-     * @param readAhead for the entry array of a Bundle in {@code prefetch} (by identity), what {@link #readAhead}
-     *     answered for each of its entries where they were parsed; an array not there is read here
-     */
-    public PatientRecord load(ServiceDefinition service, String patientId, Map<String, JsonNode> prefetch,
-            FhirServerAccess access, List<Resource> contextResources, Map<JsonNode, Object[]> readAhead) {
         // What each key's value means (CDS Hooks 2.0): data, no data, or to be fetched (whole or its other pages)
         Map<String, PrefetchValue> meaning = new LinkedHashMap<>();
         List<String> toFetch = new ArrayList<>();
-        for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
-            PrefetchValue value = PrefetchValue.of(prefetch.get(key.getKey()), key.getValue());
-            meaning.put(key.getKey(), value);
+        for (PrefetchKey key : keys) {
+            PrefetchValue value = PrefetchValue.of(prefetch.get(key.name()), key);
+            meaning.put(key.name(), value);
             if (value.needsFhirServer()) {
-                toFetch.add(key.getKey() + " (" + value.why() + ")");
+                toFetch.add(key.name() + " (" + value.why() + ")");
             }
         }
         if (!toFetch.isEmpty() && access == null) {
@@ -116,9 +69,9 @@ public class PatientDataService {
         Map<String, Checked> byReference = new LinkedHashMap<>();
         PatientReference own = PatientReference.of(patientId, access == null ? null : access.baseUrl());
         Map<NotOwn, Integer> dropped = new java.util.EnumMap<>(NotOwn.class);
-        for (Map.Entry<String, PrefetchDefinition> key : service.prefetch().entrySet()) {
-            PrefetchDefinition def = key.getValue();
-            PrefetchValue value = meaning.get(key.getKey());
+        for (PrefetchKey def : keys) {
+            String name = def.name();
+            PrefetchValue value = meaning.get(name);
             String query = def.query().replace("{{context.patientId}}", patientId);
             List<Checked> resources;
             if (value.needsFhirServer() && fetching == null) {
@@ -134,15 +87,15 @@ public class PatientDataService {
                 resources = List.of();
             } else if (def.isRead()) {
                 resources = List.of(value.kind() == PrefetchValue.Kind.DATA
-                        ? Checked.of(readSingle(key.getKey(), value.json(), def.resourceType()), key.getKey())
-                        : Checked.fetched(fetching.read(query), key.getKey(), "prefetch '" + key.getKey() + "'"));
+                        ? Checked.of(readSingle(name, value.json(), def.resourceType()), name)
+                        : Checked.fetched(fetching.read(query), name, "prefetch '" + name + "'"));
             } else if (value.kind() == PrefetchValue.Kind.DATA || value.kind() == PrefetchValue.Kind.PAGED) {
-                resources = readBundle(key.getKey(), value.json(), def.resourceType(), readAhead);
+                resources = readBundle(name, value.json(), def.resourceType());
                 if (nextPage != null) { // never cards from the first page alone
                     resources = new ArrayList<>(resources);
                     List<Resource> rest = fetching.pagesFrom(nextPage);
                     for (int i = 0; i < rest.size(); i++) {
-                        resources.add(Checked.fetched(rest.get(i), key.getKey(), "prefetch '" + key.getKey()
+                        resources.add(Checked.fetched(rest.get(i), name, "prefetch '" + name
                                 + "' next pages entry " + i));
                     }
                 }
@@ -150,7 +103,7 @@ public class PatientDataService {
                 List<Resource> fetched = fetching.search(query);
                 resources = new ArrayList<>(fetched.size());
                 for (int i = 0; i < fetched.size(); i++) {
-                    resources.add(Checked.fetched(fetched.get(i), key.getKey(), entryWhere(key.getKey(), i)));
+                    resources.add(Checked.fetched(fetched.get(i), name, entryWhere(name, i)));
                 }
             }
             for (Checked checked : resources) {
@@ -160,12 +113,12 @@ public class PatientDataService {
                     if ("OperationOutcome".equals(checked.type())) {
                         continue; // search warnings ride along in searchset Bundles
                     }
-                    throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key.getKey() + "' holds a "
+                    throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + name + "' holds a "
                             + checked.type() + "; expected " + def.resourceType());
                 }
                 if (r instanceof Patient p) {
                     if (!patientId.equals(p.getIdElement().getIdPart())) {
-                        throw RequestProblem.badRequest("prefetch-wrong-patient", "prefetch '" + key.getKey()
+                        throw RequestProblem.badRequest("prefetch-wrong-patient", "prefetch '" + name
                                 + "' is Patient/" + p.getIdElement().getIdPart() + " but context.patientId is " + patientId);
                     }
                     requireDayPrecisionBirthDate(p);
@@ -197,14 +150,10 @@ public class PatientDataService {
                     dropped.values().stream().mapToInt(Integer::intValue).sum(), dropped);
         }
         List<Resource> resources = new ArrayList<>(byReference.size());
-        List<String[]> codeKeys = new ArrayList<>(byReference.size());
         for (Checked checked : byReference.values()) {
             resources.add(checked.resource());
-            codeKeys.add(checked.codeKeys());
         }
-        // The retrieves' index by code is made of keys worked out where each resource was read; one that
-        // could not be read there (null) leaves the whole index to the first retrieve, which meets the error.
-        return PatientRecord.of(patient, resources, codeKeys.contains(null) ? null : codeKeys);
+        return PatientRecord.of(patient, resources);
     }
 
     /**
@@ -221,7 +170,7 @@ public class PatientDataService {
 
         static final PrefetchValue FAILED_PAGED_ELSEWHERE = new PrefetchValue(Kind.FAILED, null, null, "paged elsewhere");
 
-        static PrefetchValue of(JsonNode value, PrefetchDefinition def) {
+        static PrefetchValue of(JsonNode value, PrefetchKey def) {
             if (value == null) {
                 return new PrefetchValue(Kind.FAILED, null, null, "absent");
             }
@@ -280,7 +229,7 @@ public class PatientDataService {
     /** Reads a Bundle carried in the hook context (order-select's draftOrders) with the same checks as a prefetch. */
     public List<Resource> readContextBundle(String name, JsonNode bundle, String entryType) {
         List<Resource> resources = new ArrayList<>();
-        for (Checked checked : readBundle(name, bundle, entryType, Map.of())) {
+        for (Checked checked : readBundle(name, bundle, entryType)) {
             checked.requireId();
             resources.add(checked.resource());
         }
@@ -289,17 +238,18 @@ public class PatientDataService {
 
     /**
      * A resource read for the record and what the checks after reading need: its type, its id made plain (or
-     * why it cannot be), its reference, its subject reference as written ({@link PatientReference} decides). Worked out where the resource was read
-     * (for a long Bundle, by the threads that parsed it), so the checks need not go back to the resource, long
-     * out of cache by then; the problem is only thrown in entry order, after every entry of the Bundle parsed,
-     * as when the checks ran one by one after the parse.
+     * why it cannot be), its reference, its subject reference as written ({@link PatientReference} decides). The
+     * id problem is only thrown after every entry of the Bundle was read: a parse error anywhere in it wins.
      */
-    record Checked(Resource resource, String type, RequestProblem idProblem, String reference, String subject,
-            String[] codeKeys) {
+    record Checked(Resource resource, String type, RequestProblem idProblem, String reference, String subject) {
 
+        /** The resource with its id made plain; without an id, the problem names the prefetch key. */
         static Checked of(Resource r, String key) {
-            Checked checked = ofPlainId(r);
-            return checked != null ? checked : new Checked(r, r.fhirType(), noId(r, key), null, null, null);
+            if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
+                return new Checked(r, r.fhirType(), noId(r, key), null, null);
+            }
+            r.setId(r.getIdElement().getIdPart()); // as the EHR knows it: HAPI may have put a fullUrl or a versioned URL there
+            return asIs(r);
         }
 
         /**
@@ -310,25 +260,14 @@ public class PatientDataService {
             Checked checked = of(r, key);
             if (checked.idProblem() == null && !FhirIds.isId(r.getIdElement().getIdPart())) {
                 return new Checked(r, checked.type(), RequestProblem.badRequest("invalid-resource", where
-                        + " from fhirServer has an id that is not a FHIR id"), null, null, null);
+                        + " from fhirServer has an id that is not a FHIR id"), null, null);
             }
             return checked;
         }
 
-        /** Null when the resource has no id: the problem names the prefetch key, which only the caller knows. */
-        static Checked ofPlainId(Resource r) {
-            if (!r.hasIdElement() || r.getIdElement().getIdPart() == null) {
-                return null;
-            }
-            r.setId(r.getIdElement().getIdPart()); // as the EHR knows it: HAPI may have put a fullUrl or a versioned URL there
-            return asIs(r);
-        }
-
         /** The resource with its id as it is (a context resource's is taken as given). */
         static Checked asIs(Resource r) {
-            String reference = referenceOf(r);
-            reference.hashCode(); // kept by the string: the duplicate check hashes it later, when it is no longer in cache
-            return new Checked(r, r.fhirType(), null, reference, subjectReference(r), codeKeysOf(r));
+            return new Checked(r, r.fhirType(), null, referenceOf(r), subjectReference(r));
         }
 
         void requireId() {
@@ -337,118 +276,6 @@ public class PatientDataService {
             }
         }
     }
-
-    /** An Observation no rule reads, as {@link #readAhead} found it: left out of a Bundle of Observations. */
-    private static final Object NO_KNOWN_CODE = new Object();
-
-    /**
-     * What the tree of a Bundle entry tells without reading it, where the request is parsed: an Observation no
-     * rule reads ({@code NO_KNOWN_CODE}), or nothing (null). Asked for an entry whose tokens
-     * {@link #readAhead(JsonParser)} gave up on: one not of the usual shape, which the data step reads with
-     * HAPI's parser (reading it here again would only give up again).
-     */
-    public Object readAhead(JsonNode entry) {
-        JsonNode resource = entry.path("resource");
-        if (!(resource instanceof ObjectNode object) || !directRead) {
-            return null;
-        }
-        return isUnreadLab(object) ? NO_KNOWN_CODE : null;
-    }
-
-    /** A Bundle entry's members (FHIR R4 Bundle.entry), by bit: one met twice is read from the tree, which refuses it. */
-    private static final List<String> ENTRY_MEMBERS = List.of(
-            "id", "extension", "modifierExtension", "link", "fullUrl", "resource", "search", "request", "response");
-    private static final int RESOURCE = ENTRY_MEMBERS.indexOf("resource");
-
-    /**
-     * Steps over the value at the parser's current token; false when an object in it has a member twice (read
-     * from the tree then, which refuses it). The tokens themselves are checked by the parser as it goes.
-     */
-    private static boolean skipUnique(JsonParser json) throws IOException {
-        if (json.currentToken() == JsonToken.START_OBJECT) {
-            List<String> names = new ArrayList<>(2);
-            while (json.nextToken() == JsonToken.FIELD_NAME) {
-                if (names.contains(json.currentName())) {
-                    return false;
-                }
-                names.add(json.currentName());
-                json.nextToken();
-                if (!skipUnique(json)) {
-                    return false;
-                }
-            }
-        } else if (json.currentToken() == JsonToken.START_ARRAY) {
-            while (json.nextToken() != JsonToken.END_ARRAY) {
-                if (!skipUnique(json)) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
-    /**
-     * One Bundle entry read into the model from its tokens where the request is parsed (the parser's current
-     * token is its first), with no tree built for its resource, and what the checks need worked out (the
-     * request's tree is long gone from the cache by the time the data is gathered). Only what does not depend
-     * on the prefetch key it came under: an entry this answers null for, or whose type is not the key's, is
-     * read in {@link #load} as any other, which decides and words every problem. Null also where the entry is
-     * not of the usual shape; then its tree is built and {@link #readAhead(JsonNode)} asked. The entry's other
-     * members are stepped over, so that a flaw in them fails as it would in the tree (the parser checks the
-     * tokens; a member given twice in them is read from the tree, which refuses it). What stands in the
-     * request's tree for an entry answered here is {@link #entryInTree}.
-     *
-     * @return the entry's resource as read, {@code NO_KNOWN_CODE}, or null
-     * @throws IOException the JSON is malformed
-     */
-    public Object readAhead(JsonParser entry) throws IOException {
-        if (!directRead || entry.currentToken() != JsonToken.START_OBJECT) {
-            return null;
-        }
-        Object answer = null;
-        int seen = 0;
-        while (entry.nextToken() == JsonToken.FIELD_NAME) {
-            int member = ENTRY_MEMBERS.indexOf(entry.currentName());
-            if (member < 0 || (seen & 1 << member) != 0) {
-                return null;
-            }
-            seen |= 1 << member;
-            entry.nextToken();
-            if (member != RESOURCE) {
-                if (!skipUnique(entry)) {
-                    return null;
-                }
-                continue;
-            }
-            Resource r = DirectResourceReader.read(entry);
-            if (r == null) {
-                return null;
-            }
-            answer = r instanceof Observation o && !hasKnownCode(o) ? NO_KNOWN_CODE : Checked.ofPlainId(r);
-            if (answer == null) {
-                return null;
-            }
-        }
-        return answer;
-    }
-
-    /**
-     * What stands in the request's tree for an entry answered from its tokens: the entry with its resource's
-     * type only. The data step takes the answer and does not look at it; where it does not take the answer (a
-     * prefetch key of another type, a Bundle read without the answers) the type is all its screen reads.
-     */
-    public JsonNode entryInTree(Object answer) {
-        String type = answer instanceof Checked checked ? checked.type() : "Observation";
-        return ENTRY_STUBS.get(type);
-    }
-
-    /** Shared by every entry they stand for: nothing changes a request's tree once read. */
-    private static final Map<String, JsonNode> ENTRY_STUBS = DirectResourceReader.typeNames().stream()
-            .collect(java.util.stream.Collectors.toUnmodifiableMap(type -> type, type -> {
-                ObjectNode stub = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-                stub.putObject("resource").put("resourceType", type);
-                return stub;
-            }));
 
     private Resource readSingle(String key, JsonNode json, String expectedType) {
         String type = json.path("resourceType").asText("");
@@ -459,7 +286,7 @@ public class PatientDataService {
         return new ResourceReader(fhirContext).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
     }
 
-    private List<Checked> readBundle(String key, JsonNode json, String entryType, Map<JsonNode, Object[]> readAhead) {
+    private List<Checked> readBundle(String key, JsonNode json, String entryType) {
         String type = json.path("resourceType").asText("");
         if (!"Bundle".equals(type)) {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a Bundle, got "
@@ -469,31 +296,19 @@ public class PatientDataService {
         if (!entries.isMissingNode() && !entries.isArray()) {
             throw RequestProblem.badRequest("invalid-resource", "prefetch '" + key + "'.entry is not an array");
         }
-        // The first entry that is not a resource of the expected type, or fails to parse, is the error; entries
-        // are screened and parsed in parallel for a long Bundle (EntryParser), with the same answer. An entry
-        // read ahead where the request was parsed is taken as read when it is of the key's type.
-        List<JsonNode> all = new AbstractList<>() { // a view: entries read ahead are not visited again
-            @Override
-            public JsonNode get(int index) {
-                return entries.get(index);
+        // Entry by entry: the first one that is not a resource of the expected type, or fails to parse, is the
+        // error; a missing id is only reported after the whole Bundle read (Checked).
+        ResourceReader reader = new ResourceReader(fhirContext);
+        Class<? extends Resource> resourceClass = resourceClass(entryType);
+        List<Checked> read = new ArrayList<>(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            JsonNode resource = resourceToRead(key, i, entries.get(i), entryType);
+            if (resource != null) {
+                int at = i;
+                read.add(Checked.of(reader.read(resourceClass, resource, () -> entryWhere(key, at)), key));
             }
-
-            @Override
-            public int size() {
-                return entries.size();
-            }
-        };
-        Object[] ahead = readAhead.get(entries);
-        IntFunction<Object> known = ahead == null || ahead.length != all.size() ? i -> null : i -> {
-            Object read = ahead[i];
-            if (read instanceof Checked checked) {
-                return checked.type().equals(entryType) ? checked : null;
-            }
-            return read == NO_KNOWN_CODE && "Observation".equals(entryType) ? EntryParser.LEFT_OUT : null;
-        };
-        return entryParser.parseAll(resourceClass(entryType), all, known,
-                (at, entry) -> resourceToRead(key, at, entry, entryType), r -> Checked.of(r, key),
-                i -> entryWhere(key, i));
+        }
+        return read;
     }
 
     /** An entry's resource if it is one to read; null for one left out (a search's warnings, a lab no rule reads). */
@@ -520,22 +335,6 @@ public class PatientDataService {
     private static String entryWhere(String key, int index) {
         return "prefetch '" + key + "' entry " + index;
     }
-
-    private boolean hasKnownCode(Observation observation) {
-        // through getProperty, which neither adds the empty elements HAPI's getters would nor walks isEmpty()
-        for (org.hl7.fhir.r4.model.Base code : observation.getProperty(CODE_HASH, "code", false)) {
-            for (org.hl7.fhir.r4.model.Base coding : code.getProperty(CODING_HASH, "coding", false)) {
-                org.hl7.fhir.r4.model.Coding c = (org.hl7.fhir.r4.model.Coding) coding;
-                if (valueSets.isKnownCode(c.getSystem(), c.getCode())) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private static final int CODE_HASH = "code".hashCode();
-    private static final int CODING_HASH = "coding".hashCode();
 
     /** An Observation whose codes no rule reads (e.g. a sodium): not worth parsing. */
     private boolean isUnreadLab(JsonNode resource) {
@@ -567,15 +366,6 @@ public class PatientDataService {
     private static RequestProblem noId(Resource r, String key) {
         return RequestProblem.badRequest("invalid-resource", "a " + r.fhirType() + " in prefetch '" + key
                 + "' has no id; card evidence must be able to name it");
-    }
-
-    /** The resource's keys at the code path retrieves index ({@link PatientRecord#codeKeys}); null when unreadable. */
-    private static String[] codeKeysOf(Resource r) {
-        try {
-            return PatientRecord.codeKeys(r, PatientRecord.CODE);
-        } catch (RuntimeException unreadable) {
-            return null;
-        }
     }
 
     private static String referenceOf(Resource r) {

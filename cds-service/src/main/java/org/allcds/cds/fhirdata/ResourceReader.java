@@ -4,6 +4,7 @@ import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.parser.DataFormatException;
 import ca.uhn.fhir.parser.IJsonLikeParser;
 import ca.uhn.fhir.parser.LenientErrorHandler;
+import ca.uhn.fhir.parser.json.jackson.JacksonStructure;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.allcds.cds.problems.RequestProblem;
@@ -12,7 +13,7 @@ import org.hl7.fhir.r4.model.Resource;
 
 /**
  * Turns one JSON resource (already a Jackson tree) into a HAPI R4 resource without printing it
- * back to text. Unknown elements are tolerated (EHRs add them); invalid values are errors.
+ * back to text: the plain shapes with {@link DirectResourceReader}, any other with HAPI's parser. Unknown elements are tolerated (EHRs add them); invalid values are errors.
  */
 final class ResourceReader {
 
@@ -55,7 +56,9 @@ final class ResourceReader {
             }
         }
         try {
-            return parser.parseResource(type, new JacksonTreeStructure(object));
+            JacksonStructure tree = new JacksonStructure(); // HAPI's own view of a Jackson tree: no text in between
+            tree.setNativeObject(object);
+            return parser.parseResource(type, tree);
         } catch (DataFormatException | IllegalArgumentException | ClassCastException e) {
             throw RequestProblem.badRequest("invalid-resource", where.get() + " is not a valid FHIR R4 " + type.getSimpleName()
                     + ": " + firstLine(e.getMessage()));

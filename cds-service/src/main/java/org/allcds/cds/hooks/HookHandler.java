@@ -13,6 +13,7 @@ import java.util.Set;
 import org.allcds.cds.cards.CardFactory;
 import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.fhirdata.PatientDataService;
+import org.allcds.cds.fhirdata.PrefetchKey;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.fhirdata.FhirServerAccess;
 import org.allcds.cds.ledger.CardLedger;
@@ -62,7 +63,7 @@ public class HookHandler {
         String patientId = request.patientId();
         OrderSelection orders = orderSelection(service, request.context());
         FhirServerAccess access = request.fhirServerAccess() == null ? null : request.fhirServerAccess().onBehalfOf(issuer);
-        PatientRecord record = data.load(service, patientId, request.prefetch(), access, orders.draftOrders(), request.readAhead());
+        PatientRecord record = data.load(prefetchKeys(service), patientId, request.prefetch(), access, orders.draftOrders());
         // Nothing below reads the request: its JSON tree (several times the body's size) is garbage from here
         // on, and a collection during the CQL does not copy it.
         Set<String> definitions = cards.definitionsUsed(service);
@@ -79,6 +80,13 @@ public class HookHandler {
             ledger.issued(service.id(), request.hookInstance().toString(), patientId, caller, built);
         }
         return response;
+    }
+
+    /** The service's prefetch keys as the data layer reads them, in the configured order. */
+    public static List<PrefetchKey> prefetchKeys(ServiceDefinition service) {
+        List<PrefetchKey> keys = new ArrayList<>(service.prefetch().size());
+        service.prefetch().forEach((name, key) -> keys.add(new PrefetchKey(name, key.query(), key.resourceType())));
+        return keys;
     }
 
     /**

@@ -13,11 +13,7 @@ import org.allcds.cds.fhirdata.FhirServerAccess;
  *
  * @param fhirServer the FHIR server base URL; null when the EHR sent none
  * @param fhirAuthorization the bearer token for {@code fhirServer}; null when none was sent
- * @param prefetch the prefetch by key; in a Bundle's entry array, an entry the data layer read from its tokens
- *     stands as it says ({@code PatientDataService.entryInTree}: its resource's type only)
- * @param readAhead for each entry array of a Bundle (by identity), what the data layer read from each entry
- *     where the body was parsed ({@code PatientDataService.readAhead}); empty when the body was parsed whole
- *     (it was not a well-formed object, or had a member twice: one parse words the error)
+ * @param prefetch the prefetch values by key, as the JSON sent (each an object or JSON null)
  */
 public record HookRequest(
         String hook,
@@ -25,8 +21,7 @@ public record HookRequest(
         String fhirServer,
         FhirAuthorization fhirAuthorization,
         Context context,
-        Map<String, JsonNode> prefetch,
-        Map<JsonNode, Object[]> readAhead) {
+        Map<String, JsonNode> prefetch) {
 
     /**
      * The hook's context as this service's hooks (patient-view, order-select) define it.

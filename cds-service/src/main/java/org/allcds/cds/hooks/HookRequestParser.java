@@ -4,9 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import jakarta.annotation.PreDestroy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,120 +13,37 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.allcds.cds.fhirdata.FhirIds;
-import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cql.IdleHelpers;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /** Reads a hook call's JSON body and checks its shape against CDS Hooks 2.0; every flaw is a 400 with its path. */
 @Component
 public class HookRequestParser {
 
-    // {"hook":"a","hook":"b"} is ambiguous: refused. Found while the tree is built (each member is looked up
-    // there anyway), not by the parser, whose duplicate detector allocates a hash set per object of 3+ members.
-    // Numbers are kept as the decimals written (250000000000.0 is not the double 2.5E11, which the unit library
-    // cannot read): BigDecimal for fractions, trailing zeros kept, as HAPI's parser reads them on the fhirServer path.
+    // {"hook":"a","hook":"b"} is ambiguous: refused. Numbers are kept as the decimals written (250000000000.0 is
+    // not the double 2.5E11, which the unit library cannot read): BigDecimal for fractions, trailing zeros kept,
+    // as HAPI's parser reads them on the fhirServer path. Bytes after the document ("{...} garbage") are refused.
     static final ObjectMapper JSON = JsonMapper.builder()
-            .nodeFactory(CompactNodeFactory.INSTANCE)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
             .build();
-    /**
-     * A whole body: bytes after the document ("{...} garbage", a second document) are refused. Not the mapper's
-     * own setting, which would also refuse the rest of a document after a value read from the middle of it.
-     * Every way a body is read ends in a parse of its end by this reader (SplitTreeReader's skeleton, or whole).
-     */
-    static final ObjectReader DOCUMENT = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-
-    private final IdleHelpers helpers;
-    private final SplitTreeReader splitReader;
-
-    /** One thread per request body. */
-    public HookRequestParser() {
-        this(new IdleHelpers("json-parse", 0), Integer.MAX_VALUE, null);
-    }
-
-    /**
-     * @param helpers idle threads that may build part of a long request's JSON tree while the EHR waits
-     *     ({@code all-cds.hooks.json-helpers}; -1: one fewer than the cores; 0: none)
-     * @param splitFrom the shortest body (bytes) worth sharing ({@code all-cds.hooks.json-helpers-from})
-     * @param data reads each prefetch Bundle entry into the FHIR model where it is parsed, from its tokens
-     *     ({@link PatientDataService#readAhead}); the request carries what it read
-     */
-    @Autowired
-    public HookRequestParser(@Value("${all-cds.hooks.json-helpers:-1}") int helpers,
-            @Value("${all-cds.hooks.json-helpers-from:524288}") int splitFrom, PatientDataService data) {
-        this(new IdleHelpers("json-parse", IdleHelpers.count(helpers)), splitFrom, entryReader(data));
-    }
-
-    HookRequestParser(IdleHelpers helpers, int splitFrom, SplitTreeReader.EntryReader entryReader) {
-        this.helpers = helpers;
-        this.splitReader = new SplitTreeReader(JSON, helpers, splitFrom, entryReader);
-    }
-
-    /** The data layer's reading of a Bundle entry, where the request is parsed. */
-    static SplitTreeReader.EntryReader entryReader(PatientDataService data) {
-        return new SplitTreeReader.EntryReader() {
-            @Override
-            public Object read(JsonNode element) {
-                return data.readAhead(element);
-            }
-
-            @Override
-            public Object read(com.fasterxml.jackson.core.JsonParser element) throws java.io.IOException {
-                return data.readAhead(element);
-            }
-
-            @Override
-            public JsonNode inTree(Object answer) {
-                return data.entryInTree(answer);
-            }
-        };
-    }
-
-    @PreDestroy
-    void stopHelpers() {
-        helpers.close();
-    }
 
     /** Jackson's words for a duplicate member found while building the tree (they name its setting). */
     private static final Pattern DUPLICATE_MEMBER = Pattern.compile("Duplicate field '(.*)' for `ObjectNode`");
 
-    /**
-     * The body's tree as one parse builds it. (A hook call's tree, from {@link #parse}, has the entries read from
-     * their tokens standing in it as the data layer says.)
-     */
+    /** The body's JSON tree; a 400 naming the flaw when it is not one JSON document. */
     public JsonNode readTree(byte[] body) {
-        return read(body, false).root();
-    }
-
-    /** The body read as a hook call's is (in parts when long, entries read ahead); its tree as {@link SplitTreeReader} left it. */
-    SplitTreeReader.Split readParts(byte[] body) {
-        return read(body, true);
-    }
-
-    private SplitTreeReader.Split read(byte[] body, boolean split) {
         if (body.length == 0) {
             throw RequestProblem.badRequest("malformed-json", "request body is empty");
         }
-        if (split) { // in parts with a helper if long, else in one pass; null: read it whole (also to report any error)
-            SplitTreeReader.Split parts = splitReader.read(body);
-            if (parts == null) {
-                parts = splitReader.readInOnePass(body);
-            }
-            if (parts != null) {
-                return parts;
-            }
-        }
         try {
-            JsonNode root = DOCUMENT.readTree(body);
+            JsonNode root = JSON.readTree(body);
             if (root == null || root.isMissingNode()) {
                 throw RequestProblem.badRequest("malformed-json", "request body is empty");
             }
-            return new SplitTreeReader.Split(root, Map.of());
+            return root;
         } catch (JsonProcessingException e) {
             String message = e.getOriginalMessage();
             Matcher duplicate = DUPLICATE_MEMBER.matcher(message == null ? "" : message);
@@ -146,8 +61,7 @@ public class HookRequestParser {
     }
 
     public HookRequest parse(byte[] body) {
-        SplitTreeReader.Split read = readParts(body);
-        JsonNode root = read.root();
+        JsonNode root = readTree(body);
         if (!root.isObject()) {
             throw RequestProblem.badRequest("invalid-request", "request body must be a JSON object");
         }
@@ -189,8 +103,7 @@ public class HookRequestParser {
                 authorization = fhirAuthorization(auth, context.patientId());
             }
         }
-        return new HookRequest(hook, UUID.fromString(hookInstance), fhirServer, authorization, context, prefetch,
-                read.readAhead());
+        return new HookRequest(hook, UUID.fromString(hookInstance), fhirServer, authorization, context, prefetch);
     }
 
     /** The context members this service's hooks define; others are left alone (a hook may carry more). */

@@ -5,8 +5,8 @@ import java.util.Locale;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * The SSRF side of {@code all-cds.fhir-server} (timeouts and pages are in
- * {@link org.allcds.cds.fhirdata.FhirServerSettings}, bound to the same prefix).
+ * The SSRF side of {@code all-cds.fhir-server} (timeouts and pages are the data layer's
+ * {@code FhirServerSettings}, bound to the same prefix).
  *
  * @param allowedBaseUrls   fhirServer base URLs accepted when authentication is off (with auth on, each issuer's {@code fhir-servers})
  * @param allowHttpHosts    hosts that may be reached over plain http (everything else: https only)

@@ -6,14 +6,13 @@ import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
 import ca.uhn.fhir.rest.client.apache.ApacheRestfulClientFactory;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
-import org.allcds.cds.fhirdata.FhirServerSettings;
+import java.time.Duration;
 import org.apache.http.HttpRequest;
 import org.apache.http.client.config.RequestConfig;
 import org.apache.http.client.protocol.HttpClientContext;
 import org.apache.http.impl.client.CloseableHttpClient;
 import org.apache.http.impl.client.HttpClientBuilder;
 import org.apache.http.protocol.HttpContext;
-import org.springframework.stereotype.Component;
 
 /**
  * HAPI clients for EHR FHIR servers on an HTTP client built for calling URLs a request names:
@@ -30,16 +29,20 @@ import org.springframework.stereotype.Component;
  * <p>The factory is installed on the shared {@link FhirContext}: HAPI builds each request's HTTP client
  * from {@code FhirContext.getRestfulClientFactory()}, not from the factory that made the generic client,
  * so a factory that is not the context's own would be silently bypassed (redirects followed, no limits).
+ * Built in {@code config/CoreBeans} from the {@code all-cds.fhir-server} timeouts.
  */
-@Component
 public class GuardedFhirClients {
 
     private final CloseableHttpClient httpClient;
     private final ApacheRestfulClientFactory factory;
 
-    public GuardedFhirClients(FhirContext fhirContext, FhirServerSettings settings, FhirServerGuard guard) {
-        int connect = (int) settings.connectTimeout().toMillis();
-        int read = (int) settings.readTimeout().toMillis();
+    /**
+     * @param connectTimeout TCP connect (and pool) timeout
+     * @param readTimeout socket read timeout, per read
+     */
+    public GuardedFhirClients(FhirContext fhirContext, Duration connectTimeout, Duration readTimeout, FhirServerGuard guard) {
+        int connect = (int) connectTimeout.toMillis();
+        int read = (int) readTimeout.toMillis();
         RequestConfig config = RequestConfig.custom()
                 .setConnectTimeout(connect)
                 .setConnectionRequestTimeout(connect)

@@ -32,27 +32,23 @@ class EvaluationTimeZoneTest {
     static Map<String, Object> evaluate(String zone, String marrowInstant) {
         FhirContext fhir = FhirContext.forR4Cached();
         CqlEvaluationService service = new CqlEvaluationService(ValueSetRepository.load(fhir, null), fhir,
-                new EvaluationSettings(Map.of(), null, ZoneId.of(zone), false, 0, 1000), CLOCK);
-        try {
-            Patient patient = new Patient();
-            patient.setId("p1");
-            Condition all = new Condition();
-            all.setId("c1");
-            all.setSubject(new Reference("Patient/p1"));
-            all.setCode(new CodeableConcept(new Coding("http://snomed.info/sct", "91857003", null)));
-            all.setOnset(new DateTimeType("2025-12-01"));
-            Observation marrow = new Observation();
-            marrow.setId("o1");
-            marrow.setStatus(Observation.ObservationStatus.FINAL);
-            marrow.setSubject(new Reference("Patient/p1"));
-            marrow.setCode(new CodeableConcept(new Coding("http://loinc.org", "11150-0", null)));
-            marrow.setEffective(new DateTimeType(marrowInstant));
-            marrow.setValue(new Quantity().setValue(new BigDecimal("2")).setSystem("http://unitsofmeasure.org").setCode("%"));
-            return service.evaluate("ALLCommon", Set.of("Last Marrow Aspiration Date", "Unreadable Results"),
-                    PatientRecord.of(patient, List.of(all, marrow)));
-        } finally {
-            service.stopHelpers();
-        }
+                new EvaluationSettings(Map.of(), null, ZoneId.of(zone), false), CLOCK);
+        Patient patient = new Patient();
+        patient.setId("p1");
+        Condition all = new Condition();
+        all.setId("c1");
+        all.setSubject(new Reference("Patient/p1"));
+        all.setCode(new CodeableConcept(new Coding("http://snomed.info/sct", "91857003", null)));
+        all.setOnset(new DateTimeType("2025-12-01"));
+        Observation marrow = new Observation();
+        marrow.setId("o1");
+        marrow.setStatus(Observation.ObservationStatus.FINAL);
+        marrow.setSubject(new Reference("Patient/p1"));
+        marrow.setCode(new CodeableConcept(new Coding("http://loinc.org", "11150-0", null)));
+        marrow.setEffective(new DateTimeType(marrowInstant));
+        marrow.setValue(new Quantity().setValue(new BigDecimal("2")).setSystem("http://unitsofmeasure.org").setCode("%"));
+        return service.evaluate("ALLCommon", Set.of("Last Marrow Aspiration Date", "Unreadable Results"),
+                PatientRecord.of(patient, List.of(all, marrow)));
     }
 
     @Test

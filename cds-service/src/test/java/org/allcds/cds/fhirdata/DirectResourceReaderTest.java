@@ -169,8 +169,6 @@ class DirectResourceReaderTest {
             for (ObjectNode mutant : mutants(base)) {
                 ObjectNode tree = tree(mutant.toString()); // as the service reads it
                 assertThat(outcome(withDirect, type, tree)).as(mutant.toString()).isEqualTo(outcome(hapiOnly, type, tree));
-                assertThat(describe(fromBytes(mutant.toString()))).as("from its bytes: %s", mutant)
-                        .isEqualTo(describe(readByItsOwnType(tree)));
                 mutants++;
                 if (DirectResourceReader.read(type, tree) != null) {
                     readDirectly++;
@@ -180,34 +178,6 @@ class DirectResourceReaderTest {
         // both ways are exercised: many mutants are still plain, many are not
         assertThat(mutants).isGreaterThan(5000);
         assertThat(readDirectly).isBetween(mutants / 10, mutants - mutants / 10);
-    }
-
-    /**
-     * Read from the bytes (no tree), a resource is the one read from its tree; a member given twice, which the
-     * tree refuses, and a resourceType that is not the first member are left to the tree.
-     */
-    @Test
-    void readFromItsBytesAResourceIsTheOneReadFromItsTree() throws Exception {
-        int n = 0;
-        for (Class<? extends Resource> type : TYPES) {
-            for (ObjectNode resource : fixtureResources(type)) {
-                assertThat(describe(fromBytes(resource.toString()))).isEqualTo(describe(DirectResourceReader.read(type, resource)));
-                n++;
-            }
-        }
-        for (String rich : List.of(EVERY_ELEMENT, EVERY_PROCEDURE_ELEMENT, EVERY_CONDITION_ELEMENT)) {
-            ObjectNode tree = tree(rich);
-            Resource fromTree = DirectResourceReader.read(typeOf(tree), tree);
-            assertThat(fromTree).isNotNull();
-            assertThat(describe(fromBytes(rich))).isEqualTo(describe(fromTree));
-        }
-        assertThat(n).isGreaterThan(60);
-        String plain = "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\",\"code\":{\"text\":\"x\"}}";
-        assertThat(fromBytes(plain)).isNotNull();
-        assertThat(fromBytes(plain.replace("\"status\":\"final\"", "\"status\":\"final\",\"status\":\"final\""))).isNull();
-        assertThat(fromBytes(plain.replace("\"code\":{\"text\":\"x\"}", "\"code\":{\"text\":\"x\",\"text\":\"x\"}"))).isNull();
-        assertThat(fromBytes("{\"id\":\"o1\",\"resourceType\":\"Observation\",\"status\":\"final\"}")).isNull();
-        assertThat(fromBytes("{\"resourceType\":\"Patient\",\"id\":\"p\"}")).isNull();
     }
 
     @Test
@@ -226,27 +196,6 @@ class DirectResourceReaderTest {
             }
         }
         return resources;
-    }
-
-    /** Read from the JSON's tokens; the parser must then stand on the object's closing brace, nothing left. */
-    private static Resource fromBytes(String json) throws java.io.IOException {
-        try (com.fasterxml.jackson.core.JsonParser tokens = new com.fasterxml.jackson.core.JsonFactory().createParser(json)) {
-            tokens.nextToken();
-            Resource r = DirectResourceReader.read(tokens);
-            if (r != null) {
-                assertThat(tokens.currentToken()).isEqualTo(com.fasterxml.jackson.core.JsonToken.END_OBJECT);
-                assertThat(tokens.nextToken()).isNull();
-            }
-            return r;
-        }
-    }
-
-    /** What the tree read gives for the type its resourceType names, when that is its first member; else null. */
-    private static Resource readByItsOwnType(ObjectNode tree) {
-        String name = tree.path("resourceType").textValue();
-        Class<? extends Resource> type = TYPES.stream().filter(t -> t.getSimpleName().equals(name)).findFirst().orElse(null);
-        boolean first = tree.fieldNames().hasNext() && "resourceType".equals(tree.fieldNames().next());
-        return type == null || !first ? null : DirectResourceReader.read(type, tree);
     }
 
     private static String describe(Resource r) {

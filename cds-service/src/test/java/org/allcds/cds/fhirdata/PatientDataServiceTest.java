@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.allcds.cds.hooks.HookRequest;
+import org.allcds.cds.hooks.HookHandler;
 import org.allcds.cds.hooks.HookRequestParser;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.services.PrefetchDefinition;
@@ -21,9 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Which problem a prefetch Bundle is refused for when it has several: the answer is the one of "parse
  * every entry, then check them in order": a parse error anywhere in the Bundle wins over a failed check,
- * and among failed checks the first entry's wins. Long Bundles are parsed with a helper thread
- * ({@link EntryParser}), and a long request's entries are read ahead where its JSON was parsed
- * ({@link PatientDataService#readAhead}); the answers must be those of one thread reading the tree.
+ * and among failed checks the first entry's wins, whether the JSON is a tree built here or a parsed request's.
  */
 class PatientDataServiceTest {
 
@@ -33,13 +32,8 @@ class PatientDataServiceTest {
 
     private static final ValueSetRepository VALUE_SETS = ValueSetRepository.load(FHIR, null);
     private final PatientDataService data = new PatientDataService(FHIR, VALUE_SETS, null);
-    /** A helper thread, sharing Bundles of 48+ entries (the tests' Bundles are that long, not thousands). */
-    private final PatientDataService shared = new PatientDataService(FHIR, VALUE_SETS, null, 1, 48);
-    private final ServiceDefinition service = service();
-    /** Splits any request with a helper and has {@code data} read each entry of a long Bundle as it is parsed. */
-    private final HookRequestParser readingAhead = new HookRequestParser(1, 0, data);
-    /** No helper: any request read in one pass, {@code data} reading each Bundle entry from its tokens. */
-    private final HookRequestParser onePass = new HookRequestParser(0, Integer.MAX_VALUE, data);
+    private final List<PrefetchKey> service = HookHandler.prefetchKeys(service());
+    private final HookRequestParser parser = new HookRequestParser();
 
     private static ServiceDefinition service() {
         Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
@@ -80,36 +74,22 @@ class PatientDataServiceTest {
         return p;
     }
 
-    /** Without and with a helper, and read ahead, the Observation Bundle is refused with a message starting so. */
+    /** From a tree and from a parsed request, the Observation Bundle is refused with a message starting so. */
     private void assertBothRefuse(String[] observations, String messageStart) throws Exception {
-        for (PatientDataService service : List.of(data, shared)) {
-            assertThat(refusal(service, bundle(), bundle(observations)).getMessage()).startsWith(messageStart);
-        }
-        for (HookRequestParser parser : List.of(readingAhead, onePass)) {
-            HookRequest request = requestReadAhead(parser, bundle(), bundle(observations));
-            assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
-                    RequestProblem.class).getMessage()).startsWith(messageStart);
-        }
+        assertThat(refusal(data, bundle(), bundle(observations)).getMessage()).startsWith(messageStart);
+        HookRequest request = parsedRequest(bundle(), bundle(observations));
+        assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of()),
+                RequestProblem.class).getMessage()).startsWith(messageStart);
     }
 
-    /** The whole hook request, parsed as the service parses a long one: its Bundles' entries read ahead by {@code data}. */
-    private HookRequest requestReadAhead(JsonNode conditions, JsonNode observations) throws Exception {
-        return requestReadAhead(readingAhead, conditions, observations);
-    }
-
-    private HookRequest requestReadAhead(HookRequestParser parser, JsonNode conditions, JsonNode observations) throws Exception {
+    /** The whole hook request, parsed as the service parses it. */
+    private HookRequest parsedRequest(JsonNode conditions, JsonNode observations) throws Exception {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("hook", "patient-view");
         body.put("hookInstance", "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea");
         body.put("context", Map.of("patientId", PID));
         body.put("prefetch", prefetch(conditions, observations));
         return parser.parse(JSON.writeValueAsBytes(body));
-    }
-
-    /** How many entries of the request's Bundles were read ahead into a resource. */
-    private static long readAheadResources(HookRequest request) {
-        return request.readAhead().values().stream().flatMap(java.util.Arrays::stream)
-                .filter(read -> read instanceof PatientDataService.Checked).count();
     }
 
     private RequestProblem refusal(JsonNode conditions, JsonNode observations) throws Exception {
@@ -161,32 +141,13 @@ class PatientDataServiceTest {
         assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).containsExactly("o1");
     }
 
-    @Test
-    void aLongBundleParsedWithAHelperGivesTheRecordOfOneThread() throws Exception {
-        String[] observations = new String[400];
-        for (int i = 0; i < observations.length; i++) {
-            observations[i] = wbc("o" + i, i % 7 == 0 ? "someone-else" : PID, (i % 9) + ".5");
-        }
-        Map<String, JsonNode> prefetch = prefetch(bundle(condition("c1", PID, "a")), bundle(observations));
-        for (int round = 0; round < 20; round++) {
-            PatientRecord alone = data.load(service, PID, prefetch, null, List.of());
-            PatientRecord helped = shared.load(service, PID, prefetch, null, List.of());
-            assertThat(helped.ofType("Observation")).hasSize(400 - 58);
-            assertThat(helped.ofType("Observation")).extracting(r -> r.getIdElement().getValue())
-                    .containsExactlyElementsOf(alone.ofType("Observation").stream().map(r -> r.getIdElement().getValue()).toList());
-            for (int i = 0; i < alone.ofType("Observation").size(); i++) {
-                assertThat(helped.ofType("Observation").get(i).equalsDeep(alone.ofType("Observation").get(i))).isTrue();
-            }
-        }
-    }
-
     /**
-     * Entries read ahead where the request was parsed give the record read from the tree: in order, value by
-     * value, with the entries it leaves to the data step (an extension, a lab no rule reads, a search's
-     * OperationOutcome, another patient's, a duplicate) decided as before.
+     * A parsed request's Bundles give the record read from the same JSON: in order, value by value, with the
+     * entries left out (a lab no rule reads, a search's OperationOutcome, another patient's, a duplicate) and
+     * the ones HAPI's parser reads (an extension) decided alike.
      */
     @Test
-    void entriesReadAheadGiveTheRecordOfOneThreadReadingTheTree() throws Exception {
+    void aParsedRequestGivesTheRecordReadFromItsJson() throws Exception {
         String[] observations = new String[300];
         for (int i = 0; i < observations.length; i++) {
             observations[i] = switch (i % 10) {
@@ -203,31 +164,26 @@ class PatientDataServiceTest {
             conditions[i] = condition("c" + i, i == 3 ? "someone-else" : PID, "ALL " + i);
         }
         PatientRecord alone = data.load(service, PID, prefetch(bundle(conditions), bundle(observations)), null, List.of());
-        for (HookRequestParser parser : List.of(readingAhead, onePass)) {
-            HookRequest request = requestReadAhead(parser, bundle(conditions), bundle(observations));
-            // all but the extension, the unread lab and the OperationOutcome
-            assertThat(readAheadResources(request)).isEqualTo(70 + 300 - 3 * 30);
-            PatientRecord ahead = data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead());
-            for (String type : List.of("Condition", "Observation")) {
-                assertThat(ahead.ofType(type)).hasSize(alone.ofType(type).size());
-                for (int i = 0; i < alone.ofType(type).size(); i++) {
-                    assertThat(ahead.ofType(type).get(i).equalsDeep(alone.ofType(type).get(i))).as(type + " " + i).isTrue();
-                }
+        HookRequest request = parsedRequest(bundle(conditions), bundle(observations));
+        PatientRecord parsed = data.load(service, PID, request.prefetch(), null, List.of());
+        for (String type : List.of("Condition", "Observation")) {
+            assertThat(parsed.ofType(type)).hasSize(alone.ofType(type).size());
+            for (int i = 0; i < alone.ofType(type).size(); i++) {
+                assertThat(parsed.ofType(type).get(i).equalsDeep(alone.ofType(type).get(i))).as(type + " " + i).isTrue();
             }
         }
-        PatientRecord ahead = alone;
-        assertThat(ahead.ofType("Observation")).hasSize(300 - 4 * 30);
-        assertThat(ahead.ofType("Condition")).hasSize(69);
+        assertThat(alone.ofType("Observation")).hasSize(300 - 4 * 30);
+        assertThat(alone.ofType("Condition")).hasSize(69);
     }
 
-    /** An entry read ahead that is not of the key's type is refused as one read from the tree, where it is. */
+    /** An entry that is not of the key's type is refused at its place. */
     @Test
-    void anEntryReadAheadUnderTheWrongKeyIsRefusedAtItsPlace() throws Exception {
+    void anEntryUnderTheWrongKeyIsRefusedAtItsPlace() throws Exception {
         String[] observations = new String[130];
         for (int i = 0; i < observations.length; i++) {
             observations[i] = wbc("o" + i, PID, "4.5");
         }
-        observations[90] = condition("c1", PID, "a plain Condition, read ahead");
+        observations[90] = condition("c1", PID, "a plain Condition");
         assertBothRefuse(observations, "prefetch 'observations' entry 90 is a Condition; expected Observation");
         observations[90] = wbc("o90", PID, "4.5").replace("6690-2", "2160-0").replace("Observation", "Procedure");
         assertBothRefuse(observations, "prefetch 'observations' entry 90 is a Procedure; expected Observation");
@@ -236,14 +192,12 @@ class PatientDataServiceTest {
             conditions[i] = condition("c" + i, PID, "ALL");
         }
         conditions[100] = wbc("o1", PID, "6").replace("6690-2", "2160-0"); // a lab no rule reads, but in the wrong place
-        for (HookRequestParser parser : List.of(readingAhead, onePass)) {
-            HookRequest request = requestReadAhead(parser, bundle(conditions), bundle());
-            assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of(), request.readAhead()),
-                    RequestProblem.class).getMessage()).isEqualTo("prefetch 'conditions' entry 100 is a Observation; expected Condition");
-        }
+        HookRequest request = parsedRequest(bundle(conditions), bundle());
+        assertThat(catchThrowableOfType(() -> data.load(service, PID, request.prefetch(), null, List.of()),
+                RequestProblem.class).getMessage()).isEqualTo("prefetch 'conditions' entry 100 is a Observation; expected Condition");
     }
 
-    /** The checks after reading (id, patient, duplicates) are worked out by the helpers too, and still come after the parse. */
+    /** The checks after reading (id, patient, duplicates) come after the whole Bundle's parse. */
     @Test
     void inALongBundleAParseErrorAnywhereWinsOverAnEarlierFailedCheck() throws Exception {
         String[] observations = new String[400];
@@ -268,7 +222,7 @@ class PatientDataServiceTest {
                 boolean broken = i == bad || i == bad + 1 || (bad < 398 && i == 398);
                 observations[i] = wbc("o" + i, PID, broken ? "\"not a number\"" : "4.5");
             }
-            for (PatientDataService service : List.of(data, shared)) {
+            for (PatientDataService service : List.of(data)) {
                 assertThat(refusal(service, bundle(), bundle(observations)).getMessage())
                         .startsWith("prefetch 'observations' entry " + bad + " is not a valid FHIR R4 Observation");
             }
@@ -290,7 +244,7 @@ class PatientDataServiceTest {
 
     /**
      * An id that is not a FHIR id is refused as the sender wrote it (HAPI's parser would make "../../Patient/x" the
-     * plain "x"), naming the key and the entry: read from the tree, with a helper, and read ahead from the tokens.
+     * plain "x"), naming the key and the entry, on every read path.
      */
     @Test
     void anIdThatIsNotAFhirIdIsRefusedAtItsPlaceOnEveryReadPath() throws Exception {
@@ -314,7 +268,7 @@ class PatientDataServiceTest {
 
     /**
      * A subject is the hook patient's only as {@code Patient/{id}}, or {@code {fhirServer}/Patient/{id}} on the
-     * request's own fhirServer: the rest is dropped, read from the tree, with a helper, or read ahead alike.
+     * request's own fhirServer: the rest is dropped, on every read path.
      */
     @Test
     void onlyExactlyThisPatientsSubjectReachesTheRecordOnEveryReadPath() throws Exception {
@@ -338,15 +292,13 @@ class PatientDataServiceTest {
         }
         for (String fhirServer : List.of(base, base + "/")) {
             FhirServerAccess access = new FhirServerAccess(fhirServer, null);
-            for (PatientDataService service : List.of(data, shared)) {
+            for (PatientDataService service : List.of(data)) {
                 PatientRecord record = service.load(this.service, PID, prefetch(bundle(), bundle(observations)), access, List.of());
                 assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).isEqualTo(expected);
             }
-            for (HookRequestParser parser : List.of(readingAhead, onePass)) {
-                HookRequest request = requestReadAhead(parser, bundle(), bundle(observations));
-                PatientRecord record = data.load(service, PID, request.prefetch(), access, List.of(), request.readAhead());
-                assertThat(record.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).isEqualTo(expected);
-            }
+            HookRequest request = parsedRequest(bundle(), bundle(observations));
+            PatientRecord parsed = data.load(service, PID, request.prefetch(), access, List.of());
+            assertThat(parsed.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).isEqualTo(expected);
         }
         // without a fhirServer, only the relative form is this patient's
         PatientRecord record = data.load(service, PID, prefetch(bundle(), bundle(observations)), null, List.of());

@@ -10,7 +10,7 @@ import java.util.function.Consumer;
 import org.allcds.cds.problems.RequestProblem;
 import org.junit.jupiter.api.Test;
 
-/** The CDS Hooks 2.0 request members the parser checks itself: hookInstance, fhirAuthorization. */
+/** The CDS Hooks 2.0 request members the parser checks itself (hookInstance, fhirAuthorization), and the JSON itself. */
 class HookRequestParserTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -105,5 +105,57 @@ class HookRequestParserTest {
                         assertThat(p.getMessage()).contains((String) flaw[1]);
                     });
         }
+    }
+
+    /** A member given twice is ambiguous wherever it is (also deep in a prefetch Bundle's entry): a 400 naming it. */
+    @Test
+    void aMemberGivenTwiceAnywhereIsRefusedNamingItAndWhere() throws Exception {
+        StringBuilder wide = new StringBuilder("{");
+        for (int i = 0; i < 200; i++) {
+            wide.append(i == 0 ? "" : ",").append("\"m").append(199 - i).append("\":").append(i);
+        }
+        String body = wide.append("}").toString();
+        assertThat(parser.readTree(bytes(body)).get("m0").intValue()).isEqualTo(199);
+        ObjectNode withPrefetch = request();
+        withPrefetch.putObject("prefetch").putObject("observations").put("resourceType", "Bundle").putArray("entry")
+                .addObject().putObject("resource").put("resourceType", "Observation").put("status", "final");
+        String entryTwice = JSON.writeValueAsString(withPrefetch).replace("\"status\":\"final\"", "\"status\":\"final\",\"status\":\"final\"");
+        for (String duplicated : List.of(
+                "{\"hook\":\"patient-view\",\"hook\":\"order-select\"}",
+                "{\"a\":{\"b\":1,\"c\":2,\"d\":3,\"b\":null}}",
+                "{\"a\":[{\"x\":1},{\"y\":[],\"y\":{}}]}",
+                body.replace("\"m0\":199}", "\"m0\":199,\"m150\":1}"),
+                entryTwice)) {
+            for (java.util.function.Consumer<byte[]> read : List.<java.util.function.Consumer<byte[]>>of(parser::readTree, parser::parse)) {
+                assertThatThrownBy(() -> read.accept(bytes(duplicated)))
+                        .isInstanceOfSatisfying(RequestProblem.class, p -> assertThat(p.code()).isEqualTo("malformed-json"))
+                        .hasMessageStartingWith("request body is not valid JSON: Duplicate field '")
+                        .hasMessageContaining(" at line 1, column ")
+                        .hasMessageNotContaining("FAIL_ON");
+            }
+        }
+    }
+
+    /** Bytes after the document ("{...} garbage", a second document) are a 400; whitespace after it is fine. */
+    @Test
+    void bytesAfterTheDocumentAreRefused() throws Exception {
+        String text = JSON.writeValueAsString(request());
+        for (String tail : List.of(" garbage", "{}", "\n{\"hook\":\"patient-view\"}", " ]", " 1", " \"x\"")) {
+            assertThatThrownBy(() -> parser.parse(bytes(text + tail))).as(tail)
+                    .isInstanceOfSatisfying(RequestProblem.class, p -> assertThat(p.code()).isEqualTo("malformed-json"))
+                    .hasMessageStartingWith("request body is not valid JSON: ").hasMessageNotContaining("FAIL_ON");
+            assertThatThrownBy(() -> parser.readTree(bytes(text + tail))).isInstanceOf(RequestProblem.class);
+        }
+        assertThatThrownBy(() -> parser.parse(bytes(text + "{}")))
+                .hasMessageStartingWith("request body is not valid JSON: content after the end of the JSON document at line 1");
+        assertThat(parser.parse(bytes(text + " \n\t")).hook()).isEqualTo("patient-view");
+        for (String notOne : List.of("", " ", "[", "{\"hook\":")) {
+            assertThatThrownBy(() -> parser.parse(bytes(notOne))).as(notOne)
+                    .isInstanceOfSatisfying(RequestProblem.class, p -> assertThat(p.code()).isEqualTo("malformed-json"));
+        }
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 }

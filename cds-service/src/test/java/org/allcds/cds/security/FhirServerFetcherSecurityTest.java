@@ -111,7 +111,7 @@ class FhirServerFetcherSecurityTest {
         FhirServerGuard guard = new FhirServerGuard(
                 new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(ehr.base()), List.of("127.0.0.1"), List.of("127.0.0.1"), LIMIT));
-        clients = new GuardedFhirClients(FHIR, settings, guard);
+        clients = new GuardedFhirClients(FHIR, settings.connectTimeout(), settings.readTimeout(), guard);
         fetcher = new FhirServerFetcher(FHIR, settings, guard, clients);
     }
 
@@ -222,8 +222,8 @@ class FhirServerFetcherSecurityTest {
         // the HTTP client itself refuses: what a DNS-rebinding name resolving to loopback would meet
         FhirServerGuard strict = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(), List.of("127.0.0.1"), List.of(), LIMIT));
-        GuardedFhirClients strictClients = new GuardedFhirClients(FhirContext.forR4(),
-                new FhirServerSettings(Duration.ofSeconds(1), Duration.ofSeconds(1), 5, null, null, null, null), strict);
+        GuardedFhirClients strictClients = new GuardedFhirClients(FhirContext.forR4(), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), strict);
         try (ConnectionRecorder recorder = new ConnectionRecorder()) {
             assertThatThrownBy(() -> strictClients.newClient(recorder.baseUrl()).read().resource(Patient.class).withId("p1").execute())
                     .hasRootCauseInstanceOf(FhirServerGuard.ForbiddenAddressException.class);
@@ -335,7 +335,7 @@ class FhirServerFetcherSecurityTest {
         FhirServerGuard guard = new FhirServerGuard(new AuthProperties(false, null, null, null, null, null, null, null, null, null),
                 new FhirServerPolicy(List.of(base), List.of("127.0.0.1"), List.of("127.0.0.1"), LIMIT));
         FhirContext fhir = FhirContext.forR4();
-        GuardedFhirClients own = new GuardedFhirClients(fhir, settings, guard);
+        GuardedFhirClients own = new GuardedFhirClients(fhir, settings.connectTimeout(), settings.readTimeout(), guard);
         extraClients.add(own);
         return new FhirServerFetcher(fhir, settings, guard, own);
     }

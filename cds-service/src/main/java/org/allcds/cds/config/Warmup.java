@@ -1,10 +1,12 @@
-package org.allcds.cds.hooks;
+package org.allcds.cds.config;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.LocalDate;
 import java.util.List;
+import org.allcds.cds.hooks.HookHandler;
+import org.allcds.cds.hooks.HookRequestParser;
 import org.allcds.cds.services.ServiceCatalog;
 import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.ValueSetRepository;
