@@ -14,9 +14,12 @@ import org.hl7.fhir.r4.model.Resource;
 final class EntryParser {
 
     private final FhirContext fhirContext;
+    private final boolean directRead;
 
-    EntryParser(FhirContext fhirContext) {
+    /** @param directRead plain resources read by {@link DirectResourceReader} (false: all by HAPI's parser) */
+    EntryParser(FhirContext fhirContext, boolean directRead) {
         this.fhirContext = fhirContext;
+        this.directRead = directRead;
     }
 
     /** How one Bundle entry is looked at before it is parsed. */
@@ -59,7 +62,7 @@ final class EntryParser {
             }
         }
         if (unknown > 0) {
-            ResourceReader reader = new ResourceReader(fhirContext);
+            ResourceReader reader = new ResourceReader(fhirContext, directRead);
             for (int i = 0; i < n; i++) {
                 if (outcomes[i] == null) {
                     JsonNode resource = screen.resourceOf(i, entries.get(i)); // the first refusal, in order, is thrown

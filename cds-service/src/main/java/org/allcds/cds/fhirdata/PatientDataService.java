@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.IntFunction;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.services.PrefetchDefinition;
@@ -24,7 +25,9 @@ import org.hl7.fhir.r4.model.Resource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
+import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Service;
 
 /**
@@ -41,19 +44,31 @@ public class PatientDataService {
     private static final Logger log = LoggerFactory.getLogger(PatientDataService.class);
 
     private final FhirContext fhirContext;
-    private final ValueSetRepository valueSets;
+    /** Keys {@code system|code} of the Observation codes the CQL retrieves: any other Observation is left out unread. */
+    private final Set<String> observationCodesRead;
     private final FhirServerFetcher fetcher;
     private final EntryParser entryParser;
     /** Whether the usual shapes are read without HAPI's parser ({@link ResourceReader}); else nothing is read ahead. */
     private final boolean directRead;
 
+    /**
+     * @param directRead read the usual shapes with {@link DirectResourceReader} ({@code all-cds.data.direct-read};
+     *     false: HAPI's parser reads everything, as the reference tests hold it)
+     */
     @Autowired
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
+    public PatientDataService(FhirContext fhirContext, CqlEvaluationService evaluation, FhirServerFetcher fetcher,
+            @Value("${all-cds.data.direct-read:true}") boolean directRead) {
+        this(fhirContext, evaluation.observationCodesRead(), fetcher, directRead);
+    }
+
+    /** @param observationCodesRead keys {@code system|code} of the Observation codes the CQL retrieves */
+    public PatientDataService(FhirContext fhirContext, Set<String> observationCodesRead, FhirServerFetcher fetcher,
+            boolean directRead) {
         this.fhirContext = fhirContext;
-        this.valueSets = valueSets;
+        this.observationCodesRead = Set.copyOf(observationCodesRead);
         this.fetcher = fetcher;
-        this.entryParser = new EntryParser(fhirContext);
-        this.directRead = ResourceReader.readsDirectly(fhirContext);
+        this.directRead = directRead && ResourceReader.readsDirectly(fhirContext);
+        this.entryParser = new EntryParser(fhirContext, this.directRead);
     }
 
     /**
@@ -345,7 +360,7 @@ public class PatientDataService {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a " + expectedType
                     + " resource, got " + (type.isEmpty() ? "no resourceType" : type));
         }
-        return new ResourceReader(fhirContext).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
+        return new ResourceReader(fhirContext, directRead).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
     }
 
     private List<Checked> readBundle(String key, JsonNode json, String entryType, Map<JsonNode, Object[]> readAhead) {
@@ -415,7 +430,7 @@ public class PatientDataService {
         for (org.hl7.fhir.r4.model.Base code : observation.getProperty(CODE_HASH, "code", false)) {
             for (org.hl7.fhir.r4.model.Base coding : code.getProperty(CODING_HASH, "coding", false)) {
                 org.hl7.fhir.r4.model.Coding c = (org.hl7.fhir.r4.model.Coding) coding;
-                if (valueSets.isKnownCode(c.getSystem(), c.getCode())) {
+                if (observationCodesRead.contains(ValueSetRepository.key(c.getSystem(), c.getCode()))) {
                     return true;
                 }
             }
@@ -433,7 +448,8 @@ public class PatientDataService {
 
     private boolean hasKnownCode(JsonNode observation) {
         for (JsonNode coding : observation.path("code").path("coding")) {
-            if (valueSets.isKnownCode(coding.path("system").asText(null), coding.path("code").asText(null))) {
+            if (observationCodesRead.contains(ValueSetRepository.key(coding.path("system").asText(null),
+                    coding.path("code").asText(null)))) {
                 return true;
             }
         }
@@ -463,6 +479,7 @@ public class PatientDataService {
         try {
             return PatientRecord.codeKeys(r, PatientRecord.CODE);
         } catch (RuntimeException unreadable) {
+            org.allcds.cql.FastPathFallbacks.record("code-keys", unreadable); // the first retrieve indexes instead
             return null;
         }
     }

@@ -235,6 +235,7 @@ final class SplitTreeReader {
         try {
             return reader.read(tokens);
         } catch (RuntimeException e) {
+            org.allcds.cql.FastPathFallbacks.record("entry-from-tokens", e);
             return null;
         }
     }
@@ -244,6 +245,7 @@ final class SplitTreeReader {
         try {
             return reader.read(element);
         } catch (RuntimeException e) {
+            org.allcds.cql.FastPathFallbacks.record("entry-from-tree", e);
             return null;
         }
     }
@@ -473,6 +475,7 @@ final class SplitTreeReader {
                         read(run);
                     }
                 } catch (Throwable t) { // the whole-document parse will report it
+                    org.allcds.cql.FastPathFallbacks.record("json-split", t);
                     failed = true;
                 } finally {
                     completed.incrementAndGet();

@@ -27,7 +27,7 @@ class SplitTreeReaderTest {
     private static final HookRequestParser WHOLE = new HookRequestParser();
     private static final SplitTreeReader.EntryReader DATA_LAYER = HookRequestParser.entryReader(
             new org.allcds.cds.fhirdata.PatientDataService(ca.uhn.fhir.context.FhirContext.forR4Cached(),
-                    org.allcds.cql.ValueSetRepository.load(ca.uhn.fhir.context.FhirContext.forR4Cached(), null), null));
+                    org.allcds.cql.CqlLogic.loadDefaults().observationCodesRead(), null, true));
     /** Read in parts: entries read by the data layer, from their tokens where plain. */
     private static final HookRequestParser READING_ENTRIES = new HookRequestParser(0, DATA_LAYER);
     /** As the service reads a request: in one pass, entries read by the data layer. */
