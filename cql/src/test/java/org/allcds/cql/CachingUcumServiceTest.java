@@ -24,7 +24,7 @@ class CachingUcumServiceTest {
 
     @Test
     void everyConversionIsUcumEssencesOwn() throws Exception {
-        String[] values = {"0", "0.0", "0.00", "0.50", "5.00", "4.5", "310", "1500", "12.50", "250000000000.0", "0.000001"};
+        String[] values = {"0", "0.0", "0.00", "0.50", "5.00", "4.5", "310", "1500", "12.50", "250000000000.0", "0.000001", "100", "120.0", "7", "0.1", "99.90"};
         String[][] pairs = {{"%", "%"}, {"10*9/L", "10*9/L"}, {"10*3/uL", "10*9/L"}, {"/uL", "10*9/L"},
                 {"g/L", "g/dL"}, {"g/dL", "g/L"}, {"/mm3", "10*9/L"}, {"10*6/L", "/uL"}};
         for (String v : values) {
