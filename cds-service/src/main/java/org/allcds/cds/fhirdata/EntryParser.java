@@ -44,7 +44,7 @@ final class EntryParser {
     /**
      * Each entry screened and its resource parsed as a {@code type}; the resources in entry order. The
      * first entry (in order) that is refused or fails to parse is the error thrown, as when entries are
-     * read one by one and the reading stops there; a helper may have read entries after it, to no effect.
+     * read one by one and the reading stops there.
      *
      * @param known entry i's answer already worked out where it was parsed (an R, or {@link #LEFT_OUT}), taken
      *     as it is; null: the entry is screened and parsed here. A known entry is one that would not be refused.

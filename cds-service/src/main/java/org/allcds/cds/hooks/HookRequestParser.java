@@ -99,7 +99,7 @@ public class HookRequestParser {
         if (body.length == 0) {
             throw RequestProblem.badRequest("malformed-json", "request body is empty");
         }
-        if (split) { // in parts with a helper if long, else in one pass; null: read it whole (also to report any error)
+        if (split) { // in parts (tests) or in one pass; null: read it whole (also to report any error)
             SplitTreeReader.Split parts = splitReader.read(body);
             if (parts == null) {
                 parts = splitReader.readInOnePass(body);

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Reads a hook request's JSON with each prefetch Bundle's entries handed to the data layer as they are
  * parsed, in one of two ways:
  * <ul>
- *   <li>a long request, with an idle helper thread: the long arrays at the depth of a Bundle's {@code entry}
+ *   <li>a long request read in parts (tests only since the helper threads went; this class is to go): the long arrays at the depth of a Bundle's {@code entry}
  *       are cut into runs of elements that the helper reads while the caller is still scanning for the next
  *       ones (and that the caller reads too once its scan is done); the rest of the document, with each cut
  *       array's elements left out, is parsed apart and the elements put back in their place ({@link #read});
