@@ -24,10 +24,12 @@ import org.hl7.elm.r1.VersionedIdentifier;
 import org.opencds.cqf.cql.engine.data.CompositeDataProvider;
 import org.opencds.cqf.cql.engine.data.DataProvider;
 import org.opencds.cqf.cql.engine.execution.CqlEngine;
+import org.opencds.cqf.cql.engine.execution.Environment;
 import org.opencds.cqf.cql.engine.execution.EvaluationResult;
 import org.opencds.cqf.cql.engine.execution.ExpressionResult;
 import org.opencds.cqf.cql.engine.execution.State;
 import org.opencds.cqf.cql.engine.exception.CqlException;
+import org.opencds.cqf.cql.engine.fhir.model.R4FhirModelResolver;
 import org.opencds.cqf.cql.engine.model.CachingModelResolverDecorator;
 import org.opencds.cqf.cql.engine.model.ModelResolver;
 import org.opencds.cqf.cql.engine.terminology.TerminologyProvider;
@@ -56,17 +58,24 @@ public final class CqlLogic {
     private final ValueSetRepository valueSets;
     private final TerminologyProvider terminology;
     private final Map<String, Library> librariesByName;
-    private final EngineTuning.SharedFunctionCache functionResolutions = new EngineTuning.SharedFunctionCache();
+    /** The interpreter's own parts, all stock: library manager with its default UCUM service, R4 model resolver. */
+    private final LibraryManager stockLibraries;
+    private final ModelResolver stockResolver;
     private final RecordEnvironment.LoadedLibraries loadedLibraries = new RecordEnvironment.LoadedLibraries();
     private final CompiledCql compiled; // null: the stock engine evaluates
+    private final Set<String> observationCodesRead;
 
     private CqlLogic(LibraryManager libraryManager, ModelResolver modelResolver, ModelResolver fastResolver,
-            ValueSetRepository valueSets, Map<String, Library> librariesByName) {
+            LibraryManager stockLibraries, ModelResolver stockResolver, ValueSetRepository valueSets,
+            Map<String, Library> librariesByName) {
         this.libraryManager = libraryManager;
         this.modelResolver = modelResolver;
+        this.stockLibraries = stockLibraries;
+        this.stockResolver = stockResolver;
         this.valueSets = valueSets;
         this.terminology = new ValueSetTerminologyProvider(valueSets);
         this.librariesByName = librariesByName;
+        this.observationCodesRead = RetrievedCodes.of("Observation", librariesByName, valueSets);
         this.compiled = compile(fastResolver);
     }
 
@@ -79,10 +88,17 @@ public final class CqlLogic {
             log.info("ELM compiled to closures in {} ms", (System.nanoTime() - start) / 1_000_000);
             return c;
         } catch (CompiledCql.UnsupportedElm e) {
-            log.warn("ELM not compiled ({}); the CQL engine's interpreter evaluates instead (same answers, slower)",
-                    e.getMessage());
+            FastPathFallbacks.record("elm-compile", e); // logged (once) and counted: the interpreter evaluates instead
             return null;
         }
+    }
+
+    /**
+     * Keys {@code system|code} of every Observation code the ELM retrieves: the codes of the value sets its
+     * retrieves name and the codes they name directly. An Observation with none of them is read by no rule.
+     */
+    public Set<String> observationCodesRead() {
+        return observationCodesRead;
     }
 
     /** True when calls are evaluated by the compiled ELM, false when by the engine's interpreter. */
@@ -94,6 +110,13 @@ public final class CqlLogic {
         Map<String, DataProvider> providers = Map.of(FHIR_MODEL_URI,
                 new CompositeDataProvider(modelResolver, new RecordRetrieveProvider(record, valueSets)));
         return new RecordEnvironment(libraryManager, providers, terminology, loadedLibraries);
+    }
+
+    /** The interpreter's environment: the engine's own, on stock parts (the reference for every fast part). */
+    private Environment stockEnvironment(PatientRecord record) {
+        Map<String, DataProvider> providers = Map.of(FHIR_MODEL_URI,
+                new CompositeDataProvider(stockResolver, new RecordRetrieveProvider(record, valueSets)));
+        return new Environment(stockLibraries, providers, terminology);
     }
 
     /**
@@ -109,9 +132,11 @@ public final class CqlLogic {
     /** As {@link #load(ValueSetRepository)}, reusing the caller's FhirContext (building one costs ~0.5 s). */
     public static CqlLogic load(ValueSetRepository valueSets, FhirContext fhirContext) {
         LibraryManager libraryManager = new LibraryManager(new ModelManager(), ElmCompiler.compilerOptions());
+        LibraryManager stockLibraries = new LibraryManager(new ModelManager(), ElmCompiler.compilerOptions());
         // No source providers: a library missing from the cache fails loudly instead of being
         // translated from CQL at run time.
         libraryManager.getLibrarySourceLoader().clearProviders();
+        stockLibraries.getLibrarySourceLoader().clearProviders();
         libraryManager.setUcumService(new CachingUcumService(libraryManager.getUcumService()));
         ElmJsonLibraryReader reader = new ElmJsonLibraryReader();
         Map<String, Library> byName = new LinkedHashMap<>();
@@ -124,6 +149,7 @@ public final class CqlLogic {
                 compiled.setIdentifier(library.getIdentifier());
                 compiled.setLibrary(library);
                 libraryManager.getCompiledLibraries().put(library.getIdentifier(), compiled);
+                stockLibraries.getCompiledLibraries().put(library.getIdentifier(), compiled);
                 byName.put(library.getIdentifier().getId(), library);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read ELM " + file, e);
@@ -135,7 +161,9 @@ public final class CqlLogic {
         // One resolver for the process, on the shared FhirContext (its default constructor builds a new one).
         FastR4ModelResolver fast = new FastR4ModelResolver(fhirContext);
         ModelResolver resolver = new CachingModelResolverDecorator(fast);
-        return new CqlLogic(libraryManager, resolver, fast, valueSets, Collections.unmodifiableMap(byName));
+        ModelResolver stock = new CachingModelResolverDecorator(new R4FhirModelResolver(fhirContext) {}); // its constructor is protected
+        return new CqlLogic(libraryManager, resolver, fast, stockLibraries, stock, valueSets,
+                Collections.unmodifiableMap(byName));
     }
 
     private static void checkValueSetsKnown(Library library, ValueSetRepository valueSets) {
@@ -256,8 +284,7 @@ public final class CqlLogic {
                 Object value;
                 if (engineEvaluates) {
                     if (engine == null) {
-                        engine = new CqlEngine(environment(record), EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
-                        EngineTuning.apply(engine.getState(), engine.getCache(), functionResolutions);
+                        engine = new CqlEngine(stockEnvironment(record), EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
                     }
                     value = engine.evaluate(library(libraryName).getIdentifier(), Set.of(definition),
                             Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime)
@@ -278,12 +305,14 @@ public final class CqlLogic {
         return values;
     }
 
-    /** As {@link #evaluate}, by the CQL engine's own interpreter: the reference for the compiled ELM. */
+    /**
+     * As {@link #evaluate}, by the CQL engine's own interpreter on stock parts (R4 model resolver, UCUM service,
+     * environment): the reference for the compiled ELM and for the fast parts under it.
+     */
     public Map<String, Object> evaluateWithEngine(String libraryName, Set<String> definitions, PatientRecord record,
             Map<String, Object> parameters, ZonedDateTime evaluationDateTime) {
         Library library = library(libraryName);
-        CqlEngine engine = new CqlEngine(environment(record), EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
-        EngineTuning.apply(engine.getState(), engine.getCache(), functionResolutions);
+        CqlEngine engine = new CqlEngine(stockEnvironment(record), EnumSet.of(CqlEngine.Options.EnableExpressionCaching));
         EvaluationResult result = engine.evaluate(library.getIdentifier(), definitions,
                 Pair.of("Patient", record.patientId()), parameters, null, evaluationDateTime);
         Map<String, Object> values = new LinkedHashMap<>();

@@ -42,6 +42,11 @@ public class CqlEvaluationService {
                 parameterValues.isEmpty() ? "none" : parameterValues);
     }
 
+    /** Keys {@code system|code} of every Observation code the CQL retrieves (worked out from the ELM at start-up). */
+    public Set<String> observationCodesRead() {
+        return logic.observationCodesRead();
+    }
+
     public ValueSetRepository valueSets() {
         return logic.valueSets();
     }

@@ -494,6 +494,7 @@ final class DirectResourceReader {
         try {
             into.setValueAsString(text);
         } catch (RuntimeException refused) {
+            org.allcds.cql.FastPathFallbacks.record("direct-read-value", refused); // HAPI's parser reads it, and words any error
             throw NOT_PLAIN;
         }
         return into;

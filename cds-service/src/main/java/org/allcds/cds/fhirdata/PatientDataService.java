@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
@@ -14,6 +16,8 @@ import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 
@@ -31,13 +35,29 @@ public class PatientDataService {
     private static final Logger log = LoggerFactory.getLogger(PatientDataService.class);
 
     private final FhirContext fhirContext;
-    private final ValueSetRepository valueSets;
+    /** Keys {@code system|code} of the Observation codes the CQL retrieves: any other Observation is left out unread. */
+    private final Set<String> observationCodesRead;
     private final FhirServerFetcher fetcher;
+    /** Whether the usual shapes are read with {@link DirectResourceReader}; else HAPI's parser reads everything. */
+    private final boolean directRead;
 
-    public PatientDataService(FhirContext fhirContext, ValueSetRepository valueSets, FhirServerFetcher fetcher) {
+    /**
+     * @param directRead read the usual shapes with {@link DirectResourceReader} ({@code all-cds.data.direct-read};
+     *     false: HAPI's parser reads everything, as the reference tests hold it)
+     */
+    @Autowired
+    public PatientDataService(FhirContext fhirContext, CqlEvaluationService evaluation, FhirServerFetcher fetcher,
+            @Value("${all-cds.data.direct-read:true}") boolean directRead) {
+        this(fhirContext, evaluation.observationCodesRead(), fetcher, directRead);
+    }
+
+    /** @param observationCodesRead keys {@code system|code} of the Observation codes the CQL retrieves */
+    public PatientDataService(FhirContext fhirContext, Set<String> observationCodesRead, FhirServerFetcher fetcher,
+            boolean directRead) {
         this.fhirContext = fhirContext;
-        this.valueSets = valueSets;
+        this.observationCodesRead = Set.copyOf(observationCodesRead);
         this.fetcher = fetcher;
+        this.directRead = directRead && ResourceReader.readsDirectly(fhirContext);
     }
 
     /**
@@ -283,7 +303,7 @@ public class PatientDataService {
             throw RequestProblem.badRequest("prefetch-wrong-type", "prefetch '" + key + "' must be a " + expectedType
                     + " resource, got " + (type.isEmpty() ? "no resourceType" : type));
         }
-        return new ResourceReader(fhirContext).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
+        return new ResourceReader(fhirContext, directRead).read(resourceClass(type), json, () -> "prefetch '" + key + "'");
     }
 
     private List<Checked> readBundle(String key, JsonNode json, String entryType) {
@@ -298,7 +318,7 @@ public class PatientDataService {
         }
         // Entry by entry: the first one that is not a resource of the expected type, or fails to parse, is the
         // error; a missing id is only reported after the whole Bundle read (Checked).
-        ResourceReader reader = new ResourceReader(fhirContext);
+        ResourceReader reader = new ResourceReader(fhirContext, directRead);
         Class<? extends Resource> resourceClass = resourceClass(entryType);
         List<Checked> read = new ArrayList<>(entries.size());
         for (int i = 0; i < entries.size(); i++) {
@@ -343,7 +363,8 @@ public class PatientDataService {
 
     private boolean hasKnownCode(JsonNode observation) {
         for (JsonNode coding : observation.path("code").path("coding")) {
-            if (valueSets.isKnownCode(coding.path("system").asText(null), coding.path("code").asText(null))) {
+            if (observationCodesRead.contains(ValueSetRepository.key(coding.path("system").asText(null),
+                    coding.path("code").asText(null)))) {
                 return true;
             }
         }

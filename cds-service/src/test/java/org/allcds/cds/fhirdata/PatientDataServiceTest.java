@@ -9,12 +9,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.allcds.cds.hooks.HookRequest;
 import org.allcds.cds.hooks.HookHandler;
 import org.allcds.cds.hooks.HookRequestParser;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cds.services.PrefetchDefinition;
 import org.allcds.cds.services.ServiceDefinition;
+import org.allcds.cql.CqlLogic;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
 import org.junit.jupiter.api.Test;
@@ -31,7 +33,9 @@ class PatientDataServiceTest {
     private static final String PID = "p1";
 
     private static final ValueSetRepository VALUE_SETS = ValueSetRepository.load(FHIR, null);
-    private final PatientDataService data = new PatientDataService(FHIR, VALUE_SETS, null);
+    /** The Observation codes the project's CQL retrieves. */
+    static final Set<String> CODES_READ = CqlLogic.load(VALUE_SETS, FHIR).observationCodesRead();
+    private final PatientDataService data = new PatientDataService(FHIR, CODES_READ, null, true);
     private final List<PrefetchKey> service = HookHandler.prefetchKeys(service());
     private final HookRequestParser parser = new HookRequestParser();
 
@@ -99,6 +103,25 @@ class PatientDataServiceTest {
     private RequestProblem refusal(PatientDataService from, JsonNode conditions, JsonNode observations) throws Exception {
         Map<String, JsonNode> prefetch = prefetch(conditions, observations);
         return catchThrowableOfType(() -> from.load(service, PID, prefetch, null, List.of()), RequestProblem.class);
+    }
+
+    /**
+     * The screen follows what the CQL retrieves: an Observation whose code only a direct-code retrieve names (in
+     * no value set) is read; with a CQL that does not retrieve it, it is left out unread.
+     */
+    @Test
+    void anObservationOnlyADirectCodeRetrieveNamesIsRead() throws Exception {
+        String sodium = wbc("na1", PID, "140").replace("6690-2", "2951-2");
+        assertThat(VALUE_SETS.isKnownCode("http://loinc.org", "2951-2")).as("in no value set").isFalse();
+        Map<String, JsonNode> prefetch = prefetch(bundle(condition("c1", PID, "a")), bundle(sodium, wbc("o1", PID, "6")));
+        Set<String> readsSodium = new java.util.HashSet<>(CODES_READ);
+        readsSodium.add(ValueSetRepository.key("http://loinc.org", "2951-2"));
+        for (boolean direct : new boolean[] {true, false}) {
+            PatientRecord read = new PatientDataService(FHIR, readsSodium, null, direct).load(service, PID, prefetch, null, List.of());
+            assertThat(read.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).containsExactly("na1", "o1");
+            PatientRecord screened = new PatientDataService(FHIR, CODES_READ, null, direct).load(service, PID, prefetch, null, List.of());
+            assertThat(screened.ofType("Observation")).extracting(r -> r.getIdElement().getValue()).containsExactly("o1");
+        }
     }
 
     @Test
@@ -348,7 +371,7 @@ class PatientDataServiceTest {
                 };
             }
         };
-        PatientDataService fetching = new PatientDataService(FHIR, VALUE_SETS, server);
+        PatientDataService fetching = new PatientDataService(FHIR, CODES_READ, server, true);
         Map<String, JsonNode> nothing = new LinkedHashMap<>();
         FhirServerAccess access = new FhirServerAccess(base, "token");
         PatientRecord record = fetching.load(service, PID, nothing, access, List.of());

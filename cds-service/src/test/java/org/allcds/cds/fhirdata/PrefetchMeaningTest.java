@@ -69,7 +69,7 @@ class PrefetchMeaningTest {
         }
     };
 
-    private final PatientDataService data = new PatientDataService(FHIR, VALUE_SETS, server);
+    private final PatientDataService data = new PatientDataService(FHIR, PatientDataServiceTest.CODES_READ, server, true);
     private final FhirServerAccess access = new FhirServerAccess(BASE, "token");
 
     private static ServiceDefinition service() {
@@ -224,7 +224,7 @@ class PrefetchMeaningTest {
         written.put("1e2", "100"); // HAPI's parser gives the plain form of an exponent
         written.put("4.5E-1", "0.45");
         written.put("62", "62");
-        PatientDataService noFetcher = new PatientDataService(FHIR, VALUE_SETS, null);
+        PatientDataService noFetcher = new PatientDataService(FHIR, PatientDataServiceTest.CODES_READ, null, true);
         for (Map.Entry<String, String> number : written.entrySet()) {
             String plain = wbc("o1", number.getKey(), "/L");
             String withExtension = plain.replace("\"status\"", "\"extension\":[{\"url\":\"http://x.org/e\",\"valueString\":\"e\"}],\"status\"");

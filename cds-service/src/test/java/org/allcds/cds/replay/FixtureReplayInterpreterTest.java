@@ -5,10 +5,12 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.context.ActiveProfiles;
 
 /**
- * Every fixture replayed again with {@code all-cds.evaluation.interpreter=true}: the CQL engine's own
- * interpreter instead of the compiled ELM must give every fixture its expected cards too.
+ * Every fixture replayed again with every fast path off: the CQL engine's own interpreter on stock parts
+ * ({@code all-cds.evaluation.interpreter=true}) instead of the compiled ELM, and HAPI's parser for every resource
+ * ({@code all-cds.data.direct-read=false}) instead of the direct reader. Every fixture must give its expected
+ * cards this way too.
  */
-@SpringBootTest(properties = "all-cds.evaluation.interpreter=true")
+@SpringBootTest(properties = {"all-cds.evaluation.interpreter=true", "all-cds.data.direct-read=false"})
 @AutoConfigureMockMvc
 @ActiveProfiles("test")
 class FixtureReplayInterpreterTest extends FixtureReplayTest {
