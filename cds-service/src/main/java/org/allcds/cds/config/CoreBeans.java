@@ -3,11 +3,15 @@ package org.allcds.cds.config;
 import ca.uhn.fhir.context.FhirContext;
 import ca.uhn.fhir.rest.client.api.ServerValidationModeEnum;
 import java.time.Clock;
+import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.evaluation.EvaluationSettings;
+import org.allcds.cds.fhirdata.FhirServerFetcher;
 import org.allcds.cds.fhirdata.FhirServerSettings;
+import org.allcds.cds.fhirdata.PatientDataService;
 import org.allcds.cds.security.FhirServerGuard;
 import org.allcds.cds.security.GuardedFhirClients;
 import org.allcds.cql.ValueSetRepository;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -35,6 +39,16 @@ public class CoreBeans {
     @Bean
     public ValueSetRepository valueSetRepository(FhirContext fhirContext, EvaluationSettings settings) {
         return ValueSetRepository.load(fhirContext, settings.valueSetsExtraDir());
+    }
+
+    /**
+     * The data layer, given as plain data what the CQL reads (the Observation codes its retrieves name), so it
+     * knows nothing of the evaluation.
+     */
+    @Bean
+    public PatientDataService patientDataService(FhirContext fhirContext, CqlEvaluationService evaluation,
+            FhirServerFetcher fetcher, @Value("${all-cds.data.direct-read:true}") boolean directRead) {
+        return new PatientDataService(fhirContext, evaluation.observationCodesRead(), fetcher, directRead);
     }
 
     @Bean

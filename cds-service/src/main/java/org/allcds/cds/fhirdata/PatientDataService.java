@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.allcds.cds.evaluation.CqlEvaluationService;
 import org.allcds.cds.problems.RequestProblem;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
@@ -16,10 +15,7 @@ import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpStatus;
-import org.springframework.stereotype.Service;
 
 /**
  * The one place patient data is gathered: each prefetch key from the request when the EHR sent
@@ -28,8 +24,9 @@ import org.springframework.stereotype.Service;
  *
  * <p>Entries that belong to another patient are dropped and logged, not refused: a shared FHIR
  * search can legitimately over-return, and nothing of theirs may reach this patient's cards.
+ *
+ * <p>Built in {@code config.CoreBeans}, which hands it what the CQL reads as plain data.
  */
-@Service
 public class PatientDataService {
 
     private static final Logger log = LoggerFactory.getLogger(PatientDataService.class);
@@ -42,16 +39,10 @@ public class PatientDataService {
     private final boolean directRead;
 
     /**
+     * @param observationCodesRead keys {@code system|code} of the Observation codes the CQL retrieves
      * @param directRead read the usual shapes with {@link DirectResourceReader} ({@code all-cds.data.direct-read};
      *     false: HAPI's parser reads everything, as the reference tests hold it)
      */
-    @Autowired
-    public PatientDataService(FhirContext fhirContext, CqlEvaluationService evaluation, FhirServerFetcher fetcher,
-            @Value("${all-cds.data.direct-read:true}") boolean directRead) {
-        this(fhirContext, evaluation.observationCodesRead(), fetcher, directRead);
-    }
-
-    /** @param observationCodesRead keys {@code system|code} of the Observation codes the CQL retrieves */
     public PatientDataService(FhirContext fhirContext, Set<String> observationCodesRead, FhirServerFetcher fetcher,
             boolean directRead) {
         this.fhirContext = fhirContext;

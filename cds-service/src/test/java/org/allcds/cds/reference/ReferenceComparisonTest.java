@@ -178,7 +178,7 @@ class ReferenceComparisonTest {
             if (failedHere != failedThere) {
                 mismatches.add(c.name() + ": \"" + d + "\" " + (failedHere ? "failed in production: "
                         + production.failures().get(d) : "failed in the reference: " + expected.failures().get(d)));
-            } else if (!failedHere && !java.util.Objects.equals(production.values().get(d), expected.values().get(d))) {
+            } else if (!failedHere && !sameValue(production.values().get(d), expected.values().get(d))) {
                 mismatches.add(c.name() + ": \"" + d + "\" production " + production.values().get(d)
                         + " reference " + expected.values().get(d));
             }
@@ -191,6 +191,25 @@ class ReferenceComparisonTest {
             mismatches.add(c.name() + ": cards differ at " + firstDifference(got, want, ""));
         }
         return "compared";
+    }
+
+    /** Equal values; FHIR resources (a definition may return the record's own) by content, not identity. */
+    private static boolean sameValue(Object a, Object b) {
+        if (a instanceof List<?> x && b instanceof List<?> y) {
+            if (x.size() != y.size()) {
+                return false;
+            }
+            for (int i = 0; i < x.size(); i++) {
+                if (!sameValue(x.get(i), y.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (a instanceof org.hl7.fhir.r4.model.Base x && b instanceof org.hl7.fhir.r4.model.Base y) {
+            return x.equalsDeep(y);
+        }
+        return java.util.Objects.equals(a, b);
     }
 
     /** Where two JSON trees first differ, with both values there. */
