@@ -39,7 +39,8 @@ class PatientDataServiceTest {
     private final List<PrefetchKey> service = HookHandler.prefetchKeys(service());
     private final HookRequestParser parser = new HookRequestParser();
 
-    private static ServiceDefinition service() {
+    /** A patient-view service of three prefetch keys (patient, conditions, observations). */
+    static ServiceDefinition service() {
         Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
         prefetch.put("patient", new PrefetchDefinition("Patient/{{context.patientId}}", "Patient"));
         prefetch.put("conditions", new PrefetchDefinition("Condition?patient={{context.patientId}}", "Condition"));

@@ -14,7 +14,6 @@ import java.util.Map;
 import org.allcds.cds.hooks.HookRequest;
 import org.allcds.cds.hooks.HookRequestParser;
 import org.allcds.cds.problems.RequestProblem;
-import org.allcds.cds.services.PrefetchDefinition;
 import org.allcds.cds.services.ServiceDefinition;
 import org.allcds.cql.PatientRecord;
 import org.allcds.cql.ValueSetRepository;
@@ -73,11 +72,7 @@ class PrefetchMeaningTest {
     private final FhirServerAccess access = new FhirServerAccess(BASE, "token");
 
     private static ServiceDefinition service() {
-        Map<String, PrefetchDefinition> prefetch = new LinkedHashMap<>();
-        prefetch.put("patient", new PrefetchDefinition("Patient/{{context.patientId}}", "Patient"));
-        prefetch.put("conditions", new PrefetchDefinition("Condition?patient={{context.patientId}}", "Condition"));
-        prefetch.put("observations", new PrefetchDefinition("Observation?patient={{context.patientId}}", "Observation"));
-        return new ServiceDefinition("test", "patient-view", "t", "d", "lib", null, prefetch, List.of());
+        return PatientDataServiceTest.service();
     }
 
     private static String wbc(String id, String value, String unit) {

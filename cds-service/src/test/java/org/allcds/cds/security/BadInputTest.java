@@ -91,6 +91,20 @@ class BadInputTest {
         assertThat(a.body().has("cards")).isFalse();
     }
 
+    /** The request's latest Observation whose value is in 10*3/uL (a platelet or WBC count). */
+    static ObjectNode latestCountIn10e3PerUL(ObjectNode request) {
+        ObjectNode latest = null;
+        for (JsonNode e : entries(request, "observations")) {
+            ObjectNode res = (ObjectNode) e.path("resource");
+            if ("10*3/uL".equals(res.path("valueQuantity").path("code").asText())
+                    && (latest == null || res.path("effectiveDateTime").asText().compareTo(latest.path("effectiveDateTime").asText()) > 0)) {
+                latest = res;
+            }
+        }
+        assertThat(latest).isNotNull();
+        return latest;
+    }
+
     private static ArrayNode entries(ObjectNode request, String key) {
         return (ArrayNode) request.path("prefetch").path(key).path("entry");
     }
@@ -287,15 +301,7 @@ class BadInputTest {
 
         // the same mutation on a quiet record: its latest platelet count in a unit UCUM cannot convert
         ObjectNode r = request("cr-followup-normal");
-        ObjectNode latest = null;
-        for (JsonNode e : entries(r, "observations")) {
-            ObjectNode res = (ObjectNode) e.path("resource");
-            if ("10*3/uL".equals(res.path("valueQuantity").path("code").asText())
-                    && (latest == null || res.path("effectiveDateTime").asText().compareTo(latest.path("effectiveDateTime").asText()) > 0)) {
-                latest = res;
-            }
-        }
-        assertThat(latest).isNotNull();
+        ObjectNode latest = latestCountIn10e3PerUL(r);
         ObjectNode q = (ObjectNode) latest.path("valueQuantity");
         q.put("unit", "thou/cmm");
         q.remove("system");

@@ -84,15 +84,7 @@ class CardInjectionTest {
     @Test
     void aUnitCarryingMarkdownAndHtmlIsShownAsText() throws Exception {
         ObjectNode r = request("cr-followup-normal");
-        ObjectNode latest = null;
-        for (JsonNode e : entries(r, "observations")) {
-            ObjectNode res = (ObjectNode) e.path("resource");
-            if ("10*3/uL".equals(res.path("valueQuantity").path("code").asText())
-                    && (latest == null || res.path("effectiveDateTime").asText().compareTo(latest.path("effectiveDateTime").asText()) > 0)) {
-                latest = res;
-            }
-        }
-        assertThat(latest).isNotNull();
+        ObjectNode latest = BadInputTest.latestCountIn10e3PerUL(r);
         ObjectNode q = (ObjectNode) latest.path("valueQuantity");
         q.put("unit", PAYLOAD);
         q.remove("system");
