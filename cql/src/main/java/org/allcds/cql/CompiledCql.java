@@ -649,7 +649,7 @@ final class CompiledCql {
         }
         if (e instanceof Distinct x) {
             Node operand = compile(x.getOperand(), u, s);
-            return (r, l) -> DistinctEvaluator.distinct((Iterable<?>) operand.eval(r, l), r.state);
+            return (r, l) -> distinct((Iterable<?>) operand.eval(r, l), r.state);
         }
         if (e instanceof ToString x) {
             return unary(x.getOperand(), u, s, ToStringEvaluator::toString);
@@ -1030,7 +1030,7 @@ final class CompiledCql {
                 }
             }
             if (distinct) {
-                result = DistinctEvaluator.distinct(result, r.state);
+                result = distinct(result, r.state);
             }
             for (SortStep step : sort) {
                 step.sort(result, r, l);
@@ -1043,6 +1043,28 @@ final class CompiledCql {
             }
             return sortedBy != null ? new ColumnSortedList(sortedBy, result) : result;
         };
+    }
+
+    /**
+     * The engine's distinct, which compares each element with every one kept (quadratic in a list of
+     * days). When every element is a Date to the day, two are equal exactly when their days are, so one
+     * pass over a set of the days keeps the same first occurrences in the same order.
+     */
+    static List<Object> distinct(Iterable<?> source, State state) {
+        if (source == null) {
+            return DistinctEvaluator.distinct(source, state);
+        }
+        Set<java.time.LocalDate> days = new java.util.HashSet<>();
+        List<Object> kept = new ArrayList<>();
+        for (Object element : source) {
+            if (!ColumnSortedList.isDay(element)) {
+                return DistinctEvaluator.distinct(source, state);
+            }
+            if (days.add(((org.opencds.cqf.cql.engine.runtime.Date) element).getDate())) {
+                kept.add(element);
+            }
+        }
+        return kept;
     }
 
     // ---------------------------------------------------------------- date ranges over sorted lists
@@ -1235,7 +1257,7 @@ final class CompiledCql {
             return new Index(java.util.Arrays.copyOf(pos, n), java.util.Arrays.copyOf(k, n), java.util.Arrays.copyOf(rest, m));
         }
 
-        private static boolean isDay(Object v) {
+        static boolean isDay(Object v) {
             return v instanceof org.opencds.cqf.cql.engine.runtime.Date d && d.getPrecision() == Precision.DAY;
         }
     }

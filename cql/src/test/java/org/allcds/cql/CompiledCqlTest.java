@@ -145,6 +145,26 @@ class CompiledCqlTest {
     }
 
     @Test
+    void distinctKeepsTheEnginesFirstOccurrencesInOrder() {
+        org.opencds.cqf.cql.engine.execution.State state = new org.opencds.cqf.cql.engine.execution.State(
+                new org.opencds.cqf.cql.engine.execution.Environment(null));
+        List<Object> days = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            days.add(new Date(java.time.LocalDate.of(2025, 3, 1).plusDays((i * 7) % 23), Precision.DAY));
+        }
+        List<Object> distinctDays = CompiledCql.distinct(days, state);
+        assertThat(distinctDays).hasSize(23)
+                .isEqualTo(org.opencds.cqf.cql.engine.elm.executing.DistinctEvaluator.distinct(days, state));
+        // Not every element a day (a month, a null): the engine decides what is equal.
+        List<Object> mixed = new ArrayList<>(days);
+        mixed.add(3, new Date(2025, 3));
+        mixed.add(null);
+        mixed.add(new Date(2025, 3));
+        assertThat(CompiledCql.distinct(mixed, state))
+                .isEqualTo(org.opencds.cqf.cql.engine.elm.executing.DistinctEvaluator.distinct(mixed, state));
+    }
+
+    @Test
     void aDateRangeOverASortedListVisitsEveryElementAFullScanWouldKeepInListOrder() {
         org.opencds.cqf.cql.engine.execution.State state = new org.opencds.cqf.cql.engine.execution.State(
                 new org.opencds.cqf.cql.engine.execution.Environment(null));
