@@ -107,6 +107,16 @@ class CardLedgerServiceTest {
         return topics;
     }
 
+    /** A feedback item accepting the card's first suggestion. */
+    static ObjectNode acceptedFirstSuggestion(JsonNode card, String at) {
+        ObjectNode accepted = json.createObjectNode();
+        accepted.put("card", card.get("uuid").asText());
+        accepted.put("outcome", "accepted");
+        accepted.put("outcomeTimestamp", at);
+        accepted.putArray("acceptedSuggestions").addObject().put("id", card.at("/suggestions/0/uuid").asText());
+        return accepted;
+    }
+
     static ObjectNode overridden(JsonNode card, String reason, String time) {
         ObjectNode item = json.createObjectNode();
         item.put("card", card.get("uuid").asText());
@@ -171,11 +181,7 @@ class CardLedgerServiceTest {
         String from = java.time.Instant.now().minusMillis(1).toString();
         JsonNode cards = hookCall("combined-relapse");
         JsonNode workup = card(cards, "dx-relapse-characterization");
-        ObjectNode accepted = json.createObjectNode();
-        accepted.put("card", workup.get("uuid").asText());
-        accepted.put("outcome", "accepted");
-        accepted.put("outcomeTimestamp", "2026-01-02T10:00:00Z");
-        accepted.putArray("acceptedSuggestions").addObject().put("id", workup.at("/suggestions/0/uuid").asText());
+        ObjectNode accepted = acceptedFirstSuggestion(workup, "2026-01-02T10:00:00Z");
         ObjectNode disagreed = overridden(card(cards, "tx-relapse-review"), "disagree", "2026-01-02T10:01:00+01:00");
         assertThat(post(FEEDBACK, feedback(accepted, disagreed)).status()).isEqualTo(200);
         // CDS Hooks 2.0: a client may send the same feedback again; it is stored once
@@ -214,11 +220,7 @@ class CardLedgerServiceTest {
         String from = java.time.Instant.now().minusMillis(1).toString();
         JsonNode cards = hookCall("combined-relapse");
         JsonNode workup = card(cards, "dx-relapse-characterization");
-        ObjectNode accepted = json.createObjectNode();
-        accepted.put("card", workup.get("uuid").asText());
-        accepted.put("outcome", "accepted");
-        accepted.put("outcomeTimestamp", "2026-01-03T10:00:00Z");
-        accepted.putArray("acceptedSuggestions").addObject().put("id", workup.at("/suggestions/0/uuid").asText());
+        ObjectNode accepted = acceptedFirstSuggestion(workup, "2026-01-03T10:00:00Z");
         ObjectNode overridden = overridden(card(cards, "tx-relapse-review"), "not-applicable", "2026-01-03T10:01:00Z");
         assertThat(post(FEEDBACK, feedback(accepted, overridden)).status()).isEqualTo(200);
         String today = LocalDate.now(ZoneOffset.UTC).toString();
