@@ -30,6 +30,10 @@ public class UnreadBodyValve extends ValveBase {
         AtomicBoolean fullyRead = new AtomicBoolean(true);
         request.getCoyoteRequest().action(ActionCode.REQUEST_BODY_FULLY_READ, fullyRead);
         if (!fullyRead.get()) {
+            if (!response.isCommitted()) {
+                // say so: a client that keeps the connection for its next call would meet it closed
+                response.setHeader("Connection", "close");
+            }
             request.getCoyoteRequest().action(ActionCode.DISABLE_SWALLOW_INPUT, null);
         }
     }

@@ -99,6 +99,9 @@ public class CdsHooksAuthFilter extends OncePerRequestFilter {
         response.setStatus(401);
         response.setHeader("WWW-Authenticate", challenge);
         response.setHeader("Cache-Control", "no-store");
+        // answered before the body is read: the connection closes after it (UnreadBodyValve), and says so, so
+        // a client keeping connections for its next call does not send it on a closed one
+        response.setHeader("Connection", "close");
         response.setContentType(MediaType.APPLICATION_JSON_VALUE);
         JSON.writeValue(response.getOutputStream(), body);
     }

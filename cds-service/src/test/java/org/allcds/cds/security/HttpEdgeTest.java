@@ -261,6 +261,17 @@ class HttpEdgeTest {
         assertJsonError(RawHttp.exchange(port, RawHttp.request("GET", "/no-such-page", Map.of("Accept", "text/html"), null)), 404);
     }
 
+    /**
+     * A 401 answered before the body is read closes the connection (the body is not swallowed), and says so, so
+     * that a client keeping connections for its next call does not send it on a closed one.
+     */
+    @Test
+    void anAnswerBeforeTheBodyIsReadSaysTheConnectionCloses() throws IOException {
+        RawHttp.Reply unauthorized = post("/cds-services/all-disease-status", bodyWithCards("all-disease-status"), null);
+        assertThat(unauthorized.status()).isEqualTo(401);
+        assertThat(unauthorized.header("Connection")).isEqualToIgnoringCase("close");
+    }
+
     @Test
     void hookAndFeedbackAnswersAreNeverStored() throws IOException {
         RawHttp.Reply hook = post("/cds-services/all-disease-status", bodyWithCards("all-disease-status"), token("/cds-services/all-disease-status"));
