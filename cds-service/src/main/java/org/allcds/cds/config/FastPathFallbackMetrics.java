@@ -16,8 +16,7 @@ import org.springframework.stereotype.Component;
 public class FastPathFallbackMetrics implements MeterBinder {
 
     /** Every path that records a fallback. */
-    static final List<String> PATHS = List.of("elm-compile", "unit-factor", "entry-from-tokens", "entry-from-tree",
-            "json-split", "code-keys", "direct-read-value");
+    static final List<String> PATHS = List.of("elm-compile", "unit-factor", "direct-read-value");
 
     @Override
     public void bindTo(MeterRegistry registry) {
