@@ -103,7 +103,6 @@ final class CompiledCql {
         final Object[][] defValues;
         final Object[][] paramValues;
 
-        @SuppressWarnings("unchecked")
         Run(CompiledCql compiled, State state, DataProvider fhir, Object contextValue, Map<String, Object> parameters) {
             this.state = state;
             this.env = state.getEnvironment();
@@ -119,14 +118,7 @@ final class CompiledCql {
             }
             this.today = TodayEvaluator.today(state);
             this.now = NowEvaluator.internalEvaluate(state);
-            this.memos = new Map[compiled.memoized.size()];
-            for (int i = 0; i < memos.length; i++) {
-                memos[i] = new IdentityHashMap<>();
-            }
         }
-
-        /** Per memoized function ({@link #memoIndex}): argument -> result, in this run. */
-        final Map<Object, Object>[] memos;
 
         private final Object today;
         private final Object now;
@@ -199,9 +191,6 @@ final class CompiledCql {
 
     private final Map<String, Unit> units = new LinkedHashMap<>();
     private final Map<FunctionDef, Body> functionBodies = new IdentityHashMap<>();
-    /** Functions of one tuple whose result is kept per run and argument ({@link #memoIndex}). */
-    private final Map<FunctionDef, Integer> memoized = new IdentityHashMap<>();
-    private static final Object NULL_RESULT = new Object();
     private final Set<FunctionDef> compiling = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Environment types;
     private final State compileState;
@@ -381,6 +370,38 @@ final class CompiledCql {
         body.locals = scope.max;
     }
 
+    /** Operators the engine's own evaluator computes from the operand's value. */
+    private static final Map<Class<?>, UnaryOperator<Object>> UNARY = Map.ofEntries(
+            Map.entry(Not.class, NotEvaluator::not),
+            Map.entry(IsNull.class, IsNullEvaluator::isNull),
+            Map.entry(Exists.class, ExistsEvaluator::exists),
+            Map.entry(Floor.class, FloorEvaluator::floor),
+            Map.entry(TimezoneOffsetFrom.class, TimezoneOffsetFromEvaluator::timezoneOffsetFrom),
+            Map.entry(Flatten.class, FlattenEvaluator::flatten),
+            Map.entry(ToString.class, ToStringEvaluator::toString),
+            Map.entry(ToDecimal.class, ToDecimalEvaluator::toDecimal),
+            Map.entry(ToList.class, ToListEvaluator::toList),
+            Map.entry(Abs.class, AbsEvaluator::abs),
+            Map.entry(SingletonFrom.class, SingletonFromEvaluator::singletonFrom),
+            Map.entry(DateFrom.class, DateFromEvaluator::dateFrom));
+
+    /** Operators the engine's own evaluator computes from both operands' values (and / or too: the engine evaluates both). */
+    private static final Map<Class<?>, StateOp> BINARY = Map.ofEntries(
+            Map.entry(And.class, (a, b, st) -> AndEvaluator.and(a, b)),
+            Map.entry(Or.class, (a, b, st) -> OrEvaluator.or(a, b)),
+            Map.entry(Add.class, (a, b, st) -> AddEvaluator.add(a, b)),
+            Map.entry(Subtract.class, (a, b, st) -> SubtractEvaluator.subtract(a, b)),
+            Map.entry(Multiply.class, (a, b, st) -> MultiplyEvaluator.multiply(a, b)),
+            Map.entry(Divide.class, DivideEvaluator::divide),
+            Map.entry(Union.class, UnionEvaluator::union),
+            Map.entry(Intersect.class, IntersectEvaluator::intersect),
+            Map.entry(Equal.class, EqualEvaluator::equal),
+            Map.entry(Less.class, LessEvaluator::less),
+            Map.entry(LessOrEqual.class, LessOrEqualEvaluator::lessOrEqual),
+            Map.entry(Greater.class, GreaterEvaluator::greater),
+            Map.entry(GreaterOrEqual.class, GreaterOrEqualEvaluator::greaterOrEqual),
+            Map.entry(ConvertQuantity.class, CompiledCql::convertQuantity));
+
     private Node compile(Expression e, Unit u, Scope s) {
         if (e == null) {
             return (r, l) -> null;
@@ -424,6 +445,14 @@ final class CompiledCql {
         if (e instanceof Null) {
             return (r, l) -> null;
         }
+        UnaryOperator<Object> unaryOp = UNARY.get(e.getClass());
+        if (unaryOp != null) {
+            return unary(((UnaryExpression) e).getOperand(), u, s, unaryOp);
+        }
+        StateOp binaryOp = BINARY.get(e.getClass());
+        if (binaryOp != null) {
+            return binaryState(e instanceof NaryExpression n ? n.getOperand() : ((BinaryExpression) e).getOperand(), u, s, binaryOp);
+        }
         if (e instanceof If i) {
             Node cond = compile(i.getCondition(), u, s);
             Node then = compile(i.getThen(), u, s);
@@ -436,26 +465,8 @@ final class CompiledCql {
         if (e instanceof Case c) {
             return caseOf(c, u, s);
         }
-        if (e instanceof And a) {
-            return binary(a.getOperand(), u, s, (x, y) -> AndEvaluator.and(x, y));
-        }
-        if (e instanceof Or o) {
-            return binary(o.getOperand(), u, s, (x, y) -> OrEvaluator.or(x, y));
-        }
-        if (e instanceof Not n) {
-            return unary(n.getOperand(), u, s, NotEvaluator::not);
-        }
-        if (e instanceof IsNull n) {
-            return unary(n.getOperand(), u, s, IsNullEvaluator::isNull);
-        }
-        if (e instanceof Exists n) {
-            return unary(n.getOperand(), u, s, ExistsEvaluator::exists);
-        }
         if (e instanceof Concatenate c) {
-            if (c.getOperand().size() != 2) {
-                throw new UnsupportedElm("Concatenate of " + c.getOperand().size());
-            }
-            return binary(c.getOperand(), u, s, ConcatenateEvaluator::concatenate);
+            return binaryState(c.getOperand(), u, s, (a, b, st) -> ConcatenateEvaluator.concatenate(a, b));
         }
         if (e instanceof As as) {
             Class<?> type = as.getAsTypeSpecifier() != null
@@ -576,47 +587,6 @@ final class CompiledCql {
                 return CoalesceEvaluator.coalesce(values);
             };
         }
-        if (e instanceof Union x) {
-            return binaryState(x.getOperand(), u, s, UnionEvaluator::union);
-        }
-        if (e instanceof Intersect x) {
-            return binaryState(x.getOperand(), u, s, IntersectEvaluator::intersect);
-        }
-        if (e instanceof Equal x) {
-            return binaryState(x.getOperand(), u, s, EqualEvaluator::equal);
-        }
-        if (e instanceof Less x) {
-            return binaryState(x.getOperand(), u, s, LessEvaluator::less);
-        }
-        if (e instanceof LessOrEqual x) {
-            return binaryState(x.getOperand(), u, s, LessOrEqualEvaluator::lessOrEqual);
-        }
-        if (e instanceof Greater x) {
-            return binaryState(x.getOperand(), u, s, GreaterEvaluator::greater);
-        }
-        if (e instanceof GreaterOrEqual x) {
-            return binaryState(x.getOperand(), u, s, GreaterOrEqualEvaluator::greaterOrEqual);
-        }
-        if (e instanceof Add x) {
-            return binary(x.getOperand(), u, s, AddEvaluator::add);
-        }
-        if (e instanceof Subtract x) {
-            return binary(x.getOperand(), u, s, SubtractEvaluator::subtract);
-        }
-        if (e instanceof Multiply x) {
-            return binary(x.getOperand(), u, s, MultiplyEvaluator::multiply);
-        }
-        if (e instanceof Divide x) {
-            Node left = compile(x.getOperand().get(0), u, s);
-            Node right = compile(x.getOperand().get(1), u, s);
-            return (r, l) -> DivideEvaluator.divide(left.eval(r, l), right.eval(r, l), r.state);
-        }
-        if (e instanceof Floor x) {
-            return unary(x.getOperand(), u, s, FloorEvaluator::floor);
-        }
-        if (e instanceof TimezoneOffsetFrom x) {
-            return unary(x.getOperand(), u, s, TimezoneOffsetFromEvaluator::timezoneOffsetFrom);
-        }
         if (e instanceof In x) {
             String precision = x.getPrecision() != null ? x.getPrecision().value() : null;
             Node left = compile(x.getOperand().get(0), u, s);
@@ -625,7 +595,7 @@ final class CompiledCql {
         }
         if (e instanceof DurationBetween x) {
             Precision precision = Precision.fromString(x.getPrecision().value());
-            return binary(x.getOperand(), u, s, (a, b) -> DurationBetweenEvaluator.duration(a, b, precision));
+            return binaryState(x.getOperand(), u, s, (a, b, st) -> DurationBetweenEvaluator.duration(a, b, precision));
         }
         if (e instanceof Max x) {
             Node source = compile(x.getSource(), u, s);
@@ -644,30 +614,9 @@ final class CompiledCql {
         if (e instanceof Last x) {
             return unary(x.getSource(), u, s, LastEvaluator::last);
         }
-        if (e instanceof Flatten x) {
-            return unary(x.getOperand(), u, s, FlattenEvaluator::flatten);
-        }
         if (e instanceof Distinct x) {
             Node operand = compile(x.getOperand(), u, s);
             return (r, l) -> distinct((Iterable<?>) operand.eval(r, l), r.state);
-        }
-        if (e instanceof ToString x) {
-            return unary(x.getOperand(), u, s, ToStringEvaluator::toString);
-        }
-        if (e instanceof ToDecimal x) {
-            return unary(x.getOperand(), u, s, ToDecimalEvaluator::toDecimal);
-        }
-        if (e instanceof ToList x) {
-            return unary(x.getOperand(), u, s, ToListEvaluator::toList);
-        }
-        if (e instanceof Abs x) {
-            return unary(x.getOperand(), u, s, AbsEvaluator::abs);
-        }
-        if (e instanceof SingletonFrom x) {
-            return unary(x.getOperand(), u, s, SingletonFromEvaluator::singletonFrom);
-        }
-        if (e instanceof DateFrom x) {
-            return unary(x.getOperand(), u, s, DateFromEvaluator::dateFrom);
         }
         if (e instanceof Today) {
             return (r, l) -> r.today();
@@ -694,9 +643,6 @@ final class CompiledCql {
             Node separator = x.getSeparator() == null ? null : compile(x.getSeparator(), u, s);
             return (r, l) -> CombineEvaluator.combine(source.eval(r, l),
                     separator == null ? "" : (String) separator.eval(r, l));
-        }
-        if (e instanceof ConvertQuantity x) {
-            return binaryState(x.getOperand(), u, s, CompiledCql::convertQuantity);
         }
         throw new UnsupportedElm(e.getClass().getSimpleName());
     }
@@ -726,22 +672,15 @@ final class CompiledCql {
         return (r, l) -> op.apply(n.eval(r, l));
     }
 
-    private Node binary(List<Expression> operands, Unit u, Scope s, BinaryOperator<Object> op) {
-        Node left = compile(operands.get(0), u, s);
-        Node right = compile(operands.get(1), u, s);
-        // Both sides, always: the engine evaluates both operands of and / or too.
-        return (r, l) -> {
-            Object a = left.eval(r, l);
-            return op.apply(a, right.eval(r, l));
-        };
-    }
-
     @FunctionalInterface
     private interface StateOp {
         Object apply(Object left, Object right, State state);
     }
 
     private Node binaryState(List<Expression> operands, Unit u, Scope s, StateOp op) {
+        if (operands.size() != 2) {
+            throw new UnsupportedElm("an operator of " + operands.size() + " operands");
+        }
         Node left = compile(operands.get(0), u, s);
         Node right = compile(operands.get(1), u, s);
         return (r, l) -> {
@@ -826,26 +765,6 @@ final class CompiledCql {
         }
         Node[] args = compileAll(ref.getOperand(), u, s);
         int arity = args.length;
-        int memo = memoIndex(f);
-        if (memo >= 0) {
-            Node arg = args[0];
-            return (r, l) -> {
-                Object tuple = arg.eval(r, l);
-                if (tuple == null) {
-                    Object[] locals = new Object[body.locals];
-                    return body.node.eval(r, locals);
-                }
-                Map<Object, Object> results = r.memos[memo];
-                Object v = results.get(tuple);
-                if (v == null) {
-                    Object[] locals = new Object[body.locals];
-                    locals[0] = tuple;
-                    v = body.node.eval(r, locals);
-                    results.put(tuple, v == null ? NULL_RESULT : v);
-                }
-                return v == NULL_RESULT ? null : v;
-            };
-        }
         // The body is compiled after every call site exists (calls may come first); read it at call time.
         return (r, l) -> {
             Object[] locals = new Object[body.locals];
@@ -854,20 +773,6 @@ final class CompiledCql {
             }
             return body.node.eval(r, locals);
         };
-    }
-
-    /**
-     * The memo slot of a function of one tuple (e.g. ALLCommon's "Assess" of a lab result), or -1. Such a
-     * function's value depends on its argument and on what is fixed for the run (definitions, parameters,
-     * today), so it is computed once per run and argument: a rule that looks at the same result from
-     * many places (every marrow whose CBC window holds it) pays for it once. Tuples compare by identity
-     * here (the engine's Tuple defines no equals), which is all a cache needs: the same object, the same answer.
-     */
-    private int memoIndex(FunctionDef f) {
-        if (f.getOperand().size() != 1 || !(f.getOperand().get(0).getOperandTypeSpecifier() instanceof TupleTypeSpecifier)) {
-            return -1;
-        }
-        return memoized.computeIfAbsent(f, k -> memoized.size());
     }
 
     private static boolean signatureMatches(FunctionDef f, List<TypeSpecifier> signature) {

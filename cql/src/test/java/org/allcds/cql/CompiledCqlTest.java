@@ -64,21 +64,6 @@ class CompiledCqlTest {
     }
 
     @Test
-    void aFunctionOfOneTupleIsEvaluatedOncePerArgumentInARun() {
-        // "Assess" of a blood blast result is asked by every marrow whose CBC window holds that result.
-        Fixture f = FixtureCatalog.load().stream().filter(x -> x.resource().contains("late-marrow-relapse"))
-                .findFirst().orElseThrow();
-        PatientRecord record = record(f, 40);
-        String library = "ALLDiseaseStatus";
-        Set<String> names = LOGIC.definitionNames(library);
-        CompiledCql.Run run = LOGIC.newRun(library, record, Map.of(), TestRecord.NOW);
-        assertThat(LOGIC.evaluate(library, names, run))
-                .isEqualTo(LOGIC.evaluateWithEngine(library, names, record, Map.of(), TestRecord.NOW));
-        assertThat(run.memos).as("memoized functions").isNotEmpty();
-        assertThat(java.util.Arrays.stream(run.memos).mapToInt(Map::size).sum()).as("results kept").isGreaterThan(40);
-    }
-
-    @Test
     void parameterOverridesReachTheCompiledElmAsTheyReachTheEngine() {
         Fixture f = FixtureCatalog.load().stream().filter(x -> x.resource().contains("late-marrow-relapse"))
                 .findFirst().orElseThrow();
