@@ -47,7 +47,7 @@ public class Warmup implements ApplicationRunner {
         for (ServiceDefinition service : catalog.all()) {
             byte[] body = json.writeValueAsBytes(syntheticRequest(service));
             for (int i = 0; i < rounds; i++) {
-                handler.handle(service, parser.parse(body));
+                handler.handle(service, parser.parse(body), null, null);
             }
         }
         log.info("warm-up done in {} ms ({} rounds per service); ready", (System.nanoTime() - start) / 1_000_000, rounds);

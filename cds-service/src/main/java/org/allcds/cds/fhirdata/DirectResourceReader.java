@@ -81,7 +81,7 @@ final class DirectResourceReader {
         }
         try (JsonParser tokens = json.traverse()) { // the tree's members as tokens
             tokens.nextToken();
-            return shape.read(tokens, 0);
+            return shape.read(tokens);
         } catch (NotPlain e) {
             return null;
         } catch (IOException e) {
@@ -101,30 +101,12 @@ final class DirectResourceReader {
         V read(JsonParser value) throws IOException;
     }
 
-    /** The elements of one type by JSON name, each with its own bit: a member met twice is not plain. */
-    private static final class Members<T> {
-        private record Member<T>(Setter<T> set, long bit) {}
-
-        private final Map<String, Member<T>> byName = new HashMap<>();
-
-        Members(Map<String, Setter<T>> setters) {
-            if (setters.size() > Long.SIZE) {
-                throw new IllegalStateException("more elements than bits in a long");
-            }
-            setters.keySet().stream().sorted().forEach(name -> byName.put(name, new Member<>(setters.get(name), 1L << byName.size())));
-        }
-
-        long bitOf(String name) {
-            return byName.get(name).bit();
-        }
-    }
-
     /** A resource type: how to make one, and the elements read (every other one is not plain). */
-    private record Shape<R extends Resource>(String name, Supplier<R> make, Members<R> elements) {
-        /** From the member after the parser's current token; {@code seen}: members already read (resourceType). */
-        R read(JsonParser json, long seen) throws IOException {
+    private record Shape<R extends Resource>(String name, Supplier<R> make, Map<String, Setter<R>> elements) {
+        /** From the member after the parser's current token. */
+        R read(JsonParser json) throws IOException {
             R r = make.get();
-            members(json, r, elements, seen);
+            members(json, r, elements);
             asHapisParserLeavesIt(r, name);
             return r;
         }
@@ -155,13 +137,13 @@ final class DirectResourceReader {
             return this;
         }
 
-        Members<T> done() {
-            return new Members<>(set);
+        Map<String, Setter<T>> done() {
+            return set;
         }
     }
 
     /** The elements of a resource type, plus what every resource has: resourceType (checked by read), id, meta. */
-    private static <R extends Resource> Members<R> resource(Elements<R> own) {
+    private static <R extends Resource> Map<String, Setter<R>> resource(Elements<R> own) {
         return own.with("resourceType", (r, v) -> { })
                 .with("id", (r, v) -> {
                     notPlainIf(v.currentToken() == JsonToken.VALUE_STRING && !FhirIds.isId(v.getText())); // refused where read from the tree
@@ -172,7 +154,7 @@ final class DirectResourceReader {
     }
 
     // The tables, each defined before it is used (Java's rule for static fields).
-    private static final Members<Coding> CODING = new Elements<Coding>()
+    private static final Map<String, Setter<Coding>> CODING = new Elements<Coding>()
             .with("system", (c, v) -> c.setSystemElement(primitive(v, new UriType())))
             .with("version", (c, v) -> c.setVersionElement(primitive(v, new StringType())))
             .with("code", (c, v) -> c.setCodeElement(primitive(v, new CodeType())))
@@ -180,12 +162,12 @@ final class DirectResourceReader {
             .with("userSelected", (c, v) -> c.setUserSelectedElement(bool(v)))
             .done();
 
-    private static final Members<CodeableConcept> CODEABLE_CONCEPT = new Elements<CodeableConcept>()
+    private static final Map<String, Setter<CodeableConcept>> CODEABLE_CONCEPT = new Elements<CodeableConcept>()
             .with("coding", (c, v) -> c.setCoding(list(v, DirectResourceReader::coding)))
             .with("text", (c, v) -> c.setTextElement(primitive(v, new StringType())))
             .done();
 
-    private static final Members<Quantity> QUANTITY = new Elements<Quantity>()
+    private static final Map<String, Setter<Quantity>> QUANTITY = new Elements<Quantity>()
             .with("value", (q, v) -> q.setValueElement(decimal(v)))
             .with("comparator", (q, v) -> q.setComparatorElement(
                     primitive(v, new Enumeration<>(new Quantity.QuantityComparatorEnumFactory()))))
@@ -195,35 +177,35 @@ final class DirectResourceReader {
             .done();
 
     // a "#id" would point into contained resources, which HAPI's parser links up; "contained" is not read here
-    private static final Members<Reference> REFERENCE = new Elements<Reference>()
+    private static final Map<String, Setter<Reference>> REFERENCE = new Elements<Reference>()
             .with("reference", (r, v) -> r.setReferenceElement(primitive(v, new StringType())))
             .with("type", (r, v) -> r.setTypeElement(primitive(v, new UriType())))
             .with("display", (r, v) -> r.setDisplayElement(primitive(v, new StringType())))
             .done();
 
-    private static final Members<Identifier> IDENTIFIER = new Elements<Identifier>()
+    private static final Map<String, Setter<Identifier>> IDENTIFIER = new Elements<Identifier>()
             .with("use", (i, v) -> i.setUseElement(primitive(v, new Enumeration<>(new Identifier.IdentifierUseEnumFactory()))))
             .with("type", (i, v) -> i.setType(codeableConcept(v)))
             .with("system", (i, v) -> i.setSystemElement(primitive(v, new UriType())))
             .with("value", (i, v) -> i.setValueElement(primitive(v, new StringType())))
             .done();
 
-    private static final Members<Period> PERIOD = new Elements<Period>()
+    private static final Map<String, Setter<Period>> PERIOD = new Elements<Period>()
             .with("start", (p, v) -> p.setStartElement(primitive(v, new DateTimeType())))
             .with("end", (p, v) -> p.setEndElement(primitive(v, new DateTimeType())))
             .done();
 
-    private static final Members<Range> RANGE = new Elements<Range>()
+    private static final Map<String, Setter<Range>> RANGE = new Elements<Range>()
             .with("low", (r, v) -> r.setLow(quantity(v)))
             .with("high", (r, v) -> r.setHigh(quantity(v)))
             .done();
 
-    private static final Members<Ratio> RATIO = new Elements<Ratio>()
+    private static final Map<String, Setter<Ratio>> RATIO = new Elements<Ratio>()
             .with("numerator", (r, v) -> r.setNumerator(quantity(v)))
             .with("denominator", (r, v) -> r.setDenominator(quantity(v)))
             .done();
 
-    private static final Members<Meta> META = new Elements<Meta>()
+    private static final Map<String, Setter<Meta>> META = new Elements<Meta>()
             .with("versionId", (m, v) -> m.setVersionIdElement(primitive(v, new IdType())))
             .with("lastUpdated", (m, v) -> m.setLastUpdatedElement(primitive(v, new InstantType())))
             .with("source", (m, v) -> m.setSourceElement(primitive(v, new UriType())))
@@ -246,13 +228,13 @@ final class DirectResourceReader {
             entry("Ratio", v -> composite(v, new Ratio(), RATIO)),
             entry("Reference", DirectResourceReader::reference));
 
-    private static final Members<Annotation> ANNOTATION = new Elements<Annotation>()
+    private static final Map<String, Setter<Annotation>> ANNOTATION = new Elements<Annotation>()
             .choice("author", Annotation::getAuthor, Annotation::setAuthor, "Reference", "String")
             .with("time", (a, v) -> a.setTimeElement(primitive(v, new DateTimeType())))
             .with("text", (a, v) -> a.setTextElement(primitive(v, new MarkdownType())))
             .done();
 
-    private static final Members<Observation.ObservationReferenceRangeComponent> REFERENCE_RANGE =
+    private static final Map<String, Setter<Observation.ObservationReferenceRangeComponent>> REFERENCE_RANGE =
             new Elements<Observation.ObservationReferenceRangeComponent>()
                     .with("low", (r, v) -> r.setLow(quantity(v)))
                     .with("high", (r, v) -> r.setHigh(quantity(v)))
@@ -265,7 +247,7 @@ final class DirectResourceReader {
     private static final String[] OBSERVATION_VALUES = {
         "Quantity", "CodeableConcept", "String", "Boolean", "Integer", "Range", "Ratio", "DateTime", "Period"};
 
-    private static final Members<Observation.ObservationComponentComponent> COMPONENT =
+    private static final Map<String, Setter<Observation.ObservationComponentComponent>> COMPONENT =
             new Elements<Observation.ObservationComponentComponent>()
                     .with("code", (c, v) -> c.setCode(codeableConcept(v)))
                     .choice("value", Observation.ObservationComponentComponent::getValue,
@@ -304,7 +286,7 @@ final class DirectResourceReader {
                     .with("component", (o, v) -> o.setComponent(list(v, x -> composite(x,
                             new Observation.ObservationComponentComponent(), COMPONENT))))));
 
-    private static final Members<Procedure.ProcedurePerformerComponent> PERFORMER =
+    private static final Map<String, Setter<Procedure.ProcedurePerformerComponent>> PERFORMER =
             new Elements<Procedure.ProcedurePerformerComponent>()
                     .with("function", (p, v) -> p.setFunction(codeableConcept(v)))
                     .with("actor", (p, v) -> p.setActor(reference(v)))
@@ -388,20 +370,19 @@ final class DirectResourceReader {
     }
 
     /** A JSON object read member by member into {@code into}; a member not in {@code elements} is not plain. */
-    private static <T> T composite(JsonParser json, T into, Members<T> elements) throws IOException {
+    private static <T> T composite(JsonParser json, T into, Map<String, Setter<T>> elements) throws IOException {
         notPlainIf(json.currentToken() != JsonToken.START_OBJECT);
-        members(json, into, elements, 0);
+        members(json, into, elements);
         return into;
     }
 
-    /** The members after the parser's current token, to the object's end; {@code seen}: the bits of those read already. */
-    private static <T> void members(JsonParser json, T into, Members<T> elements, long seen) throws IOException {
+    /** The members after the parser's current token, to the object's end (a tree holds each name once). */
+    private static <T> void members(JsonParser json, T into, Map<String, Setter<T>> elements) throws IOException {
         while (json.nextToken() == JsonToken.FIELD_NAME) {
-            Members.Member<T> member = elements.byName.get(json.currentName());
-            notPlainIf(member == null || (seen & member.bit()) != 0); // twice: the tree refuses it; from bytes, left to the tree
-            seen |= member.bit();
+            Setter<T> setter = elements.get(json.currentName());
+            notPlainIf(setter == null);
             json.nextToken();
-            member.set().set(into, json);
+            setter.set(into, json);
         }
     }
 

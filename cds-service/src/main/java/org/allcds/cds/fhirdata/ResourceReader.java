@@ -22,12 +22,9 @@ final class ResourceReader {
     private final IJsonLikeParser parser;
     private final boolean direct;
 
-    /** One reader per thread and Bundle: HAPI parsers are cheap but not meant to be shared across threads. */
-    ResourceReader(FhirContext fhirContext) {
-        this(fhirContext, true);
-    }
-
     /**
+     * One reader per thread and Bundle: HAPI parsers are cheap but not meant to be shared across threads.
+     *
      * @param direct read plain Observations with {@link DirectResourceReader} (false: HAPI's parser reads
      *     everything, the reference the tests hold it to). Never when the context maps profiles to classes:
      *     HAPI's parser then re-types a resource by its meta.profile, which the direct reader does not.

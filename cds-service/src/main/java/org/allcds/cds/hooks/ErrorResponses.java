@@ -71,17 +71,6 @@ public class ErrorResponses {
                 "the service could not build a complete answer; no cards were returned");
     }
 
-    /**
-     * The CQL engine refusing a value the parser let through (a record it cannot compute on): the
-     * request's data is at fault as far as the EHR can act on it, so a 422, never a card.
-     */
-    @ExceptionHandler(org.opencds.cqf.cql.engine.exception.CqlException.class)
-    public ResponseEntity<Map<String, Object>> unevaluable(org.opencds.cqf.cql.engine.exception.CqlException e) {
-        log.warn("CQL evaluation refused the record", e);
-        return error(HttpStatus.UNPROCESSABLE_ENTITY, "unevaluable-record",
-                "the patient's record holds a value the decision logic cannot evaluate; no cards were returned");
-    }
-
     @ExceptionHandler(Exception.class)
     public ResponseEntity<Map<String, Object>> unexpected(Exception e) {
         log.error("hook evaluation failed", e);

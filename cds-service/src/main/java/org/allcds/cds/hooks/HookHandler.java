@@ -39,19 +39,9 @@ public class HookHandler {
         this.ledger = ledger;
     }
 
-    public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request) {
-        return handle(service, request, null);
-    }
-
     /**
      * @param issuer the caller's {@code iss} as verified by the authentication filter; {@code null} when
      *               no token was verified (auth off, warm-up). The fhirServer guard decides with it.
-     */
-    public CdsServiceResponseJson handle(ServiceDefinition service, HookRequest request, String issuer) {
-        return handle(service, request, issuer, null);
-    }
-
-    /**
      * @param caller who is shown the cards: the ledger holds back cards already addressed for the patient and records
      *               those answered (after the answer is decided). Null (warm-up, benchmarks): the ledger is not used.
      */
