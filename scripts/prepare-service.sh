@@ -17,8 +17,11 @@ if [[ ! -f "$dir/.source" || "$(cat "$dir/.source")" != "$sum" ]]; then
     || { echo "prepare-service.sh: could not unpack $jar (see $dir/extract.log)" >&2; exit 1; }
   # The training start: Spring exits once its context is refreshed (the ELM loaded and compiled, no
   # warm-up calls), and the JVM writes what it loaded. Without an archive the service still starts.
+  # Without the ledger: that exit halts the JVM without closing anything, and an embedded PostgreSQL left
+  # running on the data directory would keep the service from starting its own.
   if ! java -XX:ArchiveClassesAtExit="$dir/app.jsa" -Dspring.context.exit=onRefresh -jar "$dir/app/$name" \
-      --spring.profiles.active=demo --server.port=0 --server.address=127.0.0.1 > "$dir/training.log" 2>&1; then
+      --spring.profiles.active=demo --server.port=0 --server.address=127.0.0.1 --all-cds.ledger.enabled=false \
+      > "$dir/training.log" 2>&1; then
     echo "prepare-service.sh: no class-data archive (see $dir/training.log); starting without it" >&2
     rm -f "$dir/app.jsa"
   fi

@@ -37,3 +37,8 @@ if [ -x ../shared/tools/check-loinc ]; then
 fi
 
 mvn -B -ntp verify "$@"
+
+# The run command's start path, from a fresh working directory (the build above made the jar).
+if [ -f cds-service/target/all-cds-service-0.1.0-SNAPSHOT.jar ]; then
+  scripts/check-run.sh
+fi
