@@ -38,7 +38,7 @@ fi
 
 mvn -B -ntp verify "$@"
 
-# The run command's start path, from a fresh working directory (the build above made the jar).
-if [ -f cds-service/target/all-cds-service-0.1.0-SNAPSHOT.jar ]; then
+# The run command's start path, from a fresh working directory, on the jar the full build above made.
+if [ $# -eq 0 ]; then
   scripts/check-run.sh
 fi

@@ -26,9 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The steps of one {@code all-disease-status} call on a generated long-treated patient of N resources.
  * Each step is measured on the previous step's output, prepared once per trial:
- * parse (bytes -> HookRequest; the prefetch Bundles' entries are read from their tokens into the model there, and
- * the request carries them), data (HookRequest -> PatientRecord: what is left, the checks in entry order and the
- * record; HAPI's parse for an entry not of the usual shape),
+ * parse (bytes -> HookRequest: the JSON tree, its CDS Hooks shape checked), data (HookRequest -> PatientRecord: the
+ * entries read from the tree, member by member for the usual shapes and by HAPI's parser for any other, the checks in
+ * entry order, the record),
  * cql (PatientRecord -> results of the definitions the cards use; a new record over the same resources each call,
  * so the record's per-evaluation code index is built inside the measurement as in a real call), cards (results -> cards),
  * whole (bytes -> JSON answer bytes: parse + HookHandler.handle + Jackson write, as the controller does).
