@@ -27,7 +27,14 @@ final class EmbeddedPostgresServer implements AutoCloseable {
 
     static EmbeddedPostgresServer start(Path dataDir) {
         long start = System.nanoTime();
-        Path directory = dataDir.resolve("postgres").toAbsolutePath();
+        Path directory = dataDir.resolve("postgres").toAbsolutePath().normalize();
+        Long running = runningPostmaster(directory);
+        if (running != null) {
+            throw new UncheckedIOException("the ledger's embedded PostgreSQL cannot start: another PostgreSQL (PID " + running
+                    + ") is running on its data directory " + directory + " (another instance of the service, or one left"
+                    + " running by a service that was killed); stop it, give this instance its own all-cds.data-dir, or set"
+                    + " spring.datasource.url", new IOException("postmaster.pid names a running postgres"));
+        }
         try {
             Files.createDirectories(directory.getParent());
             EmbeddedPostgres postgres = EmbeddedPostgres.builder()
@@ -41,6 +48,17 @@ final class EmbeddedPostgresServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("the ledger's embedded PostgreSQL did not start (data directory " + directory
                     + "); set spring.datasource.url, or all-cds.ledger.enabled=false", e);
+        }
+    }
+
+    /** The PID in the data directory's postmaster.pid when that process is a running postgres; null otherwise. */
+    private static Long runningPostmaster(Path directory) {
+        try {
+            long pid = Long.parseLong(Files.readAllLines(directory.resolve("postmaster.pid")).get(0).trim());
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).flatMap(p -> p.info().command())
+                    .filter(command -> command.endsWith("/postgres")).map(command -> pid).orElse(null);
+        } catch (IOException | RuntimeException e) {
+            return null; // no such file, or no PID in it: PostgreSQL itself decides
         }
     }
 

@@ -58,6 +58,20 @@ class CardLedgerStoreTest {
         server.close();
     }
 
+    @Test
+    void aSecondServerOnTheSameDataDirectoryIsRefusedAtOnceNamingTheRunningOne() {
+        // another instance in the same directory, or a PostgreSQL left running by a service that was killed
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> EmbeddedPostgresServer.start(dataDir))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageContaining("another PostgreSQL (PID ")
+                .hasMessageContaining(dataDir.resolve("postgres").toAbsolutePath().toString())
+                .hasMessageContaining("all-cds.data-dir");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("refused before waiting for a start")
+                .isLessThan(Duration.ofSeconds(5));
+        assertThat(store.count("card_issued")).as("the running server is untouched").isGreaterThanOrEqualTo(0);
+    }
+
     static CardLedger ledger(Map<String, Duration> periods, Clock clock) {
         return new CardLedger(new LedgerProperties(true, null, periods, null, null), store, metrics, "test 1.0; logic 0", clock);
     }
