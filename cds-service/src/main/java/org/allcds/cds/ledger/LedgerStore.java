@@ -134,6 +134,11 @@ public class LedgerStore {
                 + jdbc.update("delete from jwt_seen where expires_at <= ?", Timestamp.from(now)));
     }
 
+    /** The cards (aliased c) with accepted feedback and those with overridden feedback: two columns of every count. */
+    private static final String OUTCOME_COUNTS =
+            " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'accepted')),"
+            + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'overridden'))";
+
     /** One row of the analytics per service and topic: cards issued in [from, to), and what was done with them. */
     public record TopicCounts(String service, String topic, long issued, long accepted, long overridden) {}
 
@@ -143,8 +148,7 @@ public class LedgerStore {
 
     public List<TopicCounts> topicCounts(Instant from, Instant to) {
         return jdbc.query("select c.service_id, c.topic, count(*),"
-                        + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'accepted')),"
-                        + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'overridden'))"
+                        + OUTCOME_COUNTS
                         + " from card_issued c where c.issued_at >= ? and c.issued_at < ? group by c.service_id, c.topic"
                         + " order by c.service_id, c.topic",
                 (rs, row) -> new TopicCounts(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getLong(4), rs.getLong(5)),
@@ -156,8 +160,7 @@ public class LedgerStore {
 
     public List<DayCounts> dayCounts(Instant from, Instant to) {
         return jdbc.query("select c.service_id, c.topic, cast(c.issued_at at time zone 'UTC' as date), count(*),"
-                        + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'accepted')),"
-                        + " count(*) filter (where exists (select 1 from card_feedback f where f.card_uuid = c.card_uuid and f.outcome = 'overridden'))"
+                        + OUTCOME_COUNTS
                         + " from card_issued c where c.issued_at >= ? and c.issued_at < ? group by 1, 2, 3 order by 1, 2, 3",
                 (rs, row) -> new DayCounts(rs.getString(1), rs.getString(2), rs.getObject(3, java.time.LocalDate.class),
                         rs.getLong(4), rs.getLong(5), rs.getLong(6)),
