@@ -3,11 +3,8 @@ package org.allcds.cds.fhirdata;
 import static java.util.Map.entry;
 
 import ca.uhn.fhir.parser.BaseParser;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -44,8 +41,8 @@ import org.hl7.fhir.r4.model.UriType;
 
 /**
  * Builds Observations, Procedures and Conditions of the shapes EHRs send (codes, subject, times, a
- * quantity or coded value, reference ranges, notes, ...) straight from their JSON tokens into the HAPI R4
- * model, as HAPI's parser would build them, from the tokens of Jackson's own traversal of the resource's tree. HAPI's
+ * quantity or coded value, reference ranges, notes, ...) straight from the nodes of the request's JSON tree into the
+ * HAPI R4 model, as HAPI's parser would build them. HAPI's
  * parser is general: per element it looks up the child definition by name, pushes a parser state, creates
  * the value by reflection and sets it by reflection; that was about a third of a 300-resource call, whose
  * record is 95 % Observations.
@@ -79,32 +76,28 @@ final class DirectResourceReader {
         if (shape == null || !shape.name().equals(json.path("resourceType").textValue())) {
             return null; // a missing or wrong resourceType is worded by HAPI's parser
         }
-        try (JsonParser tokens = json.traverse()) { // the tree's members as tokens
-            tokens.nextToken();
-            return shape.read(tokens);
+        try {
+            return shape.read(json);
         } catch (NotPlain e) {
             return null;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // a tree has no I/O; Jackson declares it all the same
         }
     }
 
-    /** Sets one element from the value at the parser's current token. */
+    /** Sets one element from its JSON value. */
     @FunctionalInterface
     private interface Setter<T> {
-        void set(T into, JsonParser value) throws IOException;
+        void set(T into, JsonNode value);
     }
 
-    /** Reads one value from the parser's current token. */
+    /** Reads one value from its JSON. */
     @FunctionalInterface
     private interface Read<V> {
-        V read(JsonParser value) throws IOException;
+        V read(JsonNode value);
     }
 
     /** A resource type: how to make one, and the elements read (every other one is not plain). */
     private record Shape<R extends Resource>(String name, Supplier<R> make, Map<String, Setter<R>> elements) {
-        /** From the member after the parser's current token. */
-        R read(JsonParser json) throws IOException {
+        R read(ObjectNode json) {
             R r = make.get();
             members(json, r, elements);
             asHapisParserLeavesIt(r, name);
@@ -146,7 +139,7 @@ final class DirectResourceReader {
     private static <R extends Resource> Map<String, Setter<R>> resource(Elements<R> own) {
         return own.with("resourceType", (r, v) -> { })
                 .with("id", (r, v) -> {
-                    notPlainIf(v.currentToken() == JsonToken.VALUE_STRING && !FhirIds.isId(v.getText())); // refused where read from the tree
+                    notPlainIf(v.isTextual() && !FhirIds.isId(v.textValue())); // refused by the caller, worded there
                     r.setIdElement(primitive(v, new IdType()));
                 })
                 .with("meta", (r, v) -> r.setMeta(composite(v, new Meta(), META)))
@@ -341,48 +334,47 @@ final class DirectResourceReader {
     private static final Map<Class<?>, Shape<?>> SHAPES = Map.of(
             Observation.class, OBSERVATION, Procedure.class, PROCEDURE, Condition.class, CONDITION);
 
-    private static CodeableConcept codeableConcept(JsonParser json) throws IOException {
+    private static CodeableConcept codeableConcept(JsonNode json) {
         return composite(json, new CodeableConcept(), CODEABLE_CONCEPT);
     }
 
-    private static Coding coding(JsonParser json) throws IOException {
+    private static Coding coding(JsonNode json) {
         return composite(json, new Coding(), CODING);
     }
 
-    private static Quantity quantity(JsonParser json) throws IOException {
+    private static Quantity quantity(JsonNode json) {
         return composite(json, new Quantity(), QUANTITY);
     }
 
-    private static Reference reference(JsonParser json) throws IOException {
+    private static Reference reference(JsonNode json) {
         return composite(json, new Reference(), REFERENCE);
     }
 
-    private static Identifier identifier(JsonParser json) throws IOException {
+    private static Identifier identifier(JsonNode json) {
         return composite(json, new Identifier(), IDENTIFIER);
     }
 
-    private static Annotation annotation(JsonParser json) throws IOException {
+    private static Annotation annotation(JsonNode json) {
         return composite(json, new Annotation(), ANNOTATION);
     }
 
-    private static Observation.ObservationReferenceRangeComponent referenceRange(JsonParser json) throws IOException {
+    private static Observation.ObservationReferenceRangeComponent referenceRange(JsonNode json) {
         return composite(json, new Observation.ObservationReferenceRangeComponent(), REFERENCE_RANGE);
     }
 
     /** A JSON object read member by member into {@code into}; a member not in {@code elements} is not plain. */
-    private static <T> T composite(JsonParser json, T into, Map<String, Setter<T>> elements) throws IOException {
-        notPlainIf(json.currentToken() != JsonToken.START_OBJECT);
+    private static <T> T composite(JsonNode json, T into, Map<String, Setter<T>> elements) {
+        notPlainIf(!json.isObject());
         members(json, into, elements);
         return into;
     }
 
-    /** The members after the parser's current token, to the object's end (a tree holds each name once). */
-    private static <T> void members(JsonParser json, T into, Map<String, Setter<T>> elements) throws IOException {
-        while (json.nextToken() == JsonToken.FIELD_NAME) {
-            Setter<T> setter = elements.get(json.currentName());
+    /** The object's members in order (a tree holds each name once). */
+    private static <T> void members(JsonNode json, T into, Map<String, Setter<T>> elements) {
+        for (Map.Entry<String, JsonNode> member : json.properties()) {
+            Setter<T> setter = elements.get(member.getKey());
             notPlainIf(setter == null);
-            json.nextToken();
-            setter.set(into, json);
+            setter.set(into, member.getValue());
         }
     }
 
@@ -413,14 +405,14 @@ final class DirectResourceReader {
      * usual one item (the model's own lists start at ten slots). An empty array leaves the element unset, as
      * HAPI's parser does.
      */
-    private static <T> List<T> list(JsonParser json, Read<T> item) throws IOException {
-        notPlainIf(json.currentToken() != JsonToken.START_ARRAY);
+    private static <T> List<T> list(JsonNode json, Read<T> item) {
+        notPlainIf(!json.isArray());
         List<T> items = null;
-        while (json.nextToken() != JsonToken.END_ARRAY) {
+        for (JsonNode element : json) {
             if (items == null) {
-                items = new ArrayList<>(1);
+                items = new ArrayList<>(json.size());
             }
-            items.add(item.read(json));
+            items.add(item.read(element));
         }
         return items;
     }
@@ -430,15 +422,15 @@ final class DirectResourceReader {
      * {@code setValueAsString}. The empty string, which HAPI reports, and anything the setter refuses
      * are left to HAPI's parser, so that the error is worded by it.
      */
-    private static <P extends PrimitiveType<?>> P primitive(JsonParser json, P into) throws IOException {
-        notPlainIf(json.currentToken() != JsonToken.VALUE_STRING);
-        String text = json.getText();
+    private static <P extends PrimitiveType<?>> P primitive(JsonNode json, P into) {
+        notPlainIf(!json.isTextual());
+        String text = json.textValue();
         notPlainIf(text.isEmpty());
         return set(into, text);
     }
 
     /** A JSON number, as text exactly as HAPI's parser is handed it from the request's tree. */
-    private static DecimalType decimal(JsonParser json) throws IOException {
+    private static DecimalType decimal(JsonNode json) {
         String text = numberText(json);
         // HAPI rewrites "+1", ".5" and "007" first; a JSON number never looks like that, but if one did it is HAPI's
         notPlainIf(text.startsWith("+") || text.startsWith(".") || text.startsWith("00"));
@@ -446,29 +438,22 @@ final class DirectResourceReader {
     }
 
     /** A JSON number for a non-decimal primitive (integer): its text, through the type's own setter. */
-    private static <P extends PrimitiveType<?>> P number(JsonParser json, P into) throws IOException {
+    private static <P extends PrimitiveType<?>> P number(JsonNode json, P into) {
         return set(into, numberText(json));
     }
 
     /**
      * A number's text as HAPI's parser is handed it from the request's tree: the decimal exactly as written, in plain form ({@code 250000000000.0},
-     * {@code 0.00010}, {@code 1e2} as {@code 100}); never through a double. The same text whether the tokens come
-     * from the tree or from the bytes.
+     * {@code 0.00010}, {@code 1e2} as {@code 100}); never through a double.
      */
-    private static String numberText(JsonParser json) throws IOException {
-        notPlainIf(!json.currentToken().isNumeric());
-        return switch (json.getNumberType()) {
-            case INT -> Integer.toString(json.getIntValue());
-            case LONG -> Long.toString(json.getLongValue());
-            case BIG_INTEGER -> json.getBigIntegerValue().toString();
-            case BIG_DECIMAL, FLOAT, DOUBLE -> json.getDecimalValue().toPlainString();
-        };
+    private static String numberText(JsonNode json) {
+        notPlainIf(!json.isNumber());
+        return json.isIntegralNumber() ? json.bigIntegerValue().toString() : json.decimalValue().toPlainString();
     }
 
-    private static BooleanType bool(JsonParser json) throws IOException {
-        JsonToken token = json.currentToken();
-        notPlainIf(token != JsonToken.VALUE_TRUE && token != JsonToken.VALUE_FALSE);
-        return set(new BooleanType(), token == JsonToken.VALUE_TRUE ? "true" : "false");
+    private static BooleanType bool(JsonNode json) {
+        notPlainIf(!json.isBoolean());
+        return set(new BooleanType(), json.booleanValue() ? "true" : "false");
     }
 
     private static <P extends PrimitiveType<?>> P set(P into, String text) {
