@@ -29,6 +29,10 @@ class AllDiseaseStatusTest {
         return list(r, def).stream().map(t -> (String) ((Map<String, Object>) t).get("code")).toList();
     }
 
+    static String ref(Observation o) {
+        return "Observation/" + o.getIdElement().getIdPart();
+    }
+
     static boolean fires(Map<String, Object> r, String card) {
         Object v = r.get(card + " Fires");
         assertThat(v).as(card + " Fires is never null").isNotNull();
@@ -965,6 +969,51 @@ class AllDiseaseStatusTest {
         assertThat(r.common().get("Computed CR Date")).isNull();
         assertThat(fires(s, "Data Conflict")).isTrue();
         assertThat(list(s, "Data Conflict Evidence")).contains("Observation/" + low.getIdElement().getIdPart());
+    }
+
+    /**
+     * "X Same Day" holds the results of a day with two or more results of that test, read (agreeing or not), and no
+     * other; "Same Day Disagreements" takes from them the ones that disagree, test by test.
+     */
+    @Test
+    void sameDayListsHoldOnlyDaysWithTwoResultsOfATest() {
+        TestRecord r = inRemission(40);
+        r.normalCbc(ago(20));
+        r.normalCbc(ago(10));
+        Observation agreeing = r.quantity(PLT, 190, "10*9/L", ago(10));
+        Observation lowHgb = r.quantity(HGB, 8.0, "g/dL", ago(20));
+        Observation noBlasts = r.quantity(BLOOD_BLASTS, 0, "%", ago(5));
+        Observation blasts = r.quantity(BLOOD_BLASTS, 3, "%", ago(5));
+        r.quantity(BLOOD_BLASTS, 0, "%", ago(4)); // alone on its day
+        Map<String, Object> c = r.common();
+        assertThat(list(c, "ANC Same Day")).isEmpty();
+        assertThat(list(c, "Platelet Same Day")).hasSize(2).asString().contains(ref(agreeing));
+        assertThat(list(c, "Hemoglobin Same Day")).hasSize(2).asString().contains(ref(lowHgb));
+        assertThat(list(c, "Blood Blast Same Day")).hasSize(2).asString().contains(ref(noBlasts), ref(blasts));
+        assertThat(list(c, "Blood Blast Usable")).hasSize(3);
+        String disagreements = list(c, "Same Day Disagreements").toString();
+        assertThat(list(c, "Same Day Disagreements")).hasSize(4);
+        assertThat(disagreements).contains(ref(lowHgb), ref(noBlasts), ref(blasts)).doesNotContain(ref(agreeing));
+        assertThat(fires(r.status(), "Data Conflict")).isTrue();
+    }
+
+    /** A draw's ANC: a reported one decides; the one worked out from WBC x neutrophil % only when none is reported. */
+    @Test
+    void aReportedAncDecidesOverTheOneWorkedOutFromTheWbc() {
+        for (boolean reported : new boolean[] {false, true}) {
+            TestRecord r = inRemission(40);
+            r.quantity(PLT, 50, "10*9/L", ago(10)); // low
+            r.quantity(HGB, 12.5, "g/dL", ago(10));
+            r.quantity(WBC, 2.0, "10*9/L", ago(10));
+            r.neutrophilPercent(20, ago(10)); // worked out: 0.4, low
+            if (reported) {
+                r.quantity(ANC, 2.5, "10*9/L", ago(10)); // reported, normal
+            }
+            assertThat(r.common().get("Latest Complete CBC")).asString().contains(ago(10).toString());
+            Map<String, Object> s = r.status();
+            // two low lineages (worked-out ANC and platelets) suggest relapse; with the reported ANC only one is low
+            assertThat(fires(s, "Relapse Workup")).as("reported ANC: %s", reported).isEqualTo(!reported);
+        }
     }
 
     /** Item 15: marrow and CNS findings in one relapse episode are combined, however far apart. */
