@@ -198,15 +198,15 @@ public class CardLedger implements AutoCloseable {
 
     /**
      * The card, or null if it was never issued. Cards are written just after their call is answered, so feedback
-     * racing its card (on this replica, or on another whose writer is a moment behind) is looked up again once
-     * this replica's queue is written and after a short wait, before it is called unknown.
+     * racing its card (on this replica, or on another whose writer gathers its batch) is looked up again once this
+     * replica's earlier calls are written, and up to three times 250 ms apart, before it is called unknown.
      */
     private LedgerStore.KnownCard known(String serviceId, String cardUuid) {
         LedgerStore.KnownCard card = store.card(serviceId, cardUuid);
         if (card == null && writer.flush(Duration.ofSeconds(2))) {
             card = store.card(serviceId, cardUuid);
         }
-        if (card == null) {
+        for (int retry = 0; card == null && retry < 3 && !Thread.currentThread().isInterrupted(); retry++) {
             try {
                 Thread.sleep(250);
             } catch (InterruptedException e) {

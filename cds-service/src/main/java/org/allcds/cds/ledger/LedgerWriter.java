@@ -27,14 +27,24 @@ final class LedgerWriter implements AutoCloseable {
     private final LedgerStore store;
     private final LedgerMetrics metrics;
     private final BlockingQueue<LedgerStore.IssuedCall> queue;
-    /** Calls offered and not yet written or dropped by the writer (what {@link #flush} waits for). */
+    /** Calls offered and not yet written or dropped by the writer. */
     private final AtomicLong pending = new AtomicLong();
+    /** Calls the writer has written or dropped, ever: what {@link #flush} counts up to under steady load. */
+    private final AtomicLong finished = new AtomicLong();
+    private final long gatherMillis;
+    /** Wakes a writer that is gathering: on close, and for a flush. */
+    private final Object wake = new Object();
     private final AtomicBoolean failing = new AtomicBoolean();
     private final AtomicBoolean full = new AtomicBoolean();
     private final Thread thread;
     private volatile boolean closing;
 
     LedgerWriter(LedgerStore store, LedgerMetrics metrics, int capacity) {
+        this(store, metrics, capacity, GATHER);
+    }
+
+    LedgerWriter(LedgerStore store, LedgerMetrics metrics, int capacity, Duration gather) {
+        this.gatherMillis = gather.toMillis();
         this.store = store;
         this.metrics = metrics;
         this.queue = new ArrayBlockingQueue<>(capacity);
@@ -59,10 +69,16 @@ final class LedgerWriter implements AutoCloseable {
         return false;
     }
 
-    /** Waits (at most {@code timeout}) until every call offered so far is written or dropped. */
+    /**
+     * Waits (at most {@code timeout}) until every call offered so far is written or dropped; calls offered meanwhile
+     * are not waited for, so under load it returns once the batches holding the earlier calls are written.
+     */
     boolean flush(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (pending.get() > 0) {
+        wakeWriter();
+        long target = pending.get(); // read first: the calls written between the two reads only raise the target
+        target += finished.get();
+        while (pending.get() > 0 && finished.get() < target) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
@@ -85,29 +101,45 @@ final class LedgerWriter implements AutoCloseable {
                     continue;
                 }
                 batch.add(first);
-                gather();
+                boolean interrupted = gather();
                 queue.drainTo(batch, BATCH - 1);
                 write(batch);
+                if (interrupted) {
+                    Thread.currentThread().interrupt(); // after the write, so its connection is not refused; ends the loop
+                }
             } catch (InterruptedException e) {
                 if (!closing) {
                     Thread.currentThread().interrupt();
                     return;
                 }
             } finally {
+                finished.addAndGet(batch.size());
                 pending.addAndGet(-batch.size());
                 batch.clear();
             }
         }
     }
 
-    private void gather() {
-        if (closing) {
-            return;
+    /** Waits for more calls unless closing, flushed or a batch is already waiting; true when interrupted meanwhile. */
+    private boolean gather() {
+        if (queue.size() >= BATCH - 1) {
+            return false;
         }
-        try {
-            Thread.sleep(GATHER.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // the batch is still written; the next poll ends the thread
+        synchronized (wake) {
+            try {
+                if (!closing) {
+                    wake.wait(gatherMillis);
+                }
+                return false;
+            } catch (InterruptedException e) {
+                return true;
+            }
+        }
+    }
+
+    private void wakeWriter() {
+        synchronized (wake) {
+            wake.notifyAll();
         }
     }
 
@@ -130,6 +162,7 @@ final class LedgerWriter implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        wakeWriter();
         try {
             thread.join(10_000);
         } catch (InterruptedException e) {
