@@ -14,9 +14,11 @@ set -euo pipefail
 jar=$1
 dir=$2
 gc="-XX:+UseParallelGC -XX:NewRatio=1 -XX:MetaspaceSize=64m"
-[[ "${JAVA_OPTS:-} ${LOAD_JAVA_OPTS:-}" == *-XX:+Use*GC* ]] && gc=
+for option in ${JAVA_OPTS:-} ${LOAD_JAVA_OPTS:-}; do
+  if [[ "$option" == -XX:+Use*GC ]]; then gc=; fi
+done
 name=$(basename "$jar")
-sum=$(sha256sum "$jar" | cut -d' ' -f1)
+sum="$(sha256sum "$jar" | cut -d' ' -f1) $gc" # the archive is recorded under the collector it runs with
 if [[ ! -f "$dir/.source" || "$(cat "$dir/.source")" != "$sum" ]]; then
   rm -rf "$dir" && mkdir -p "$dir"
   java -Djarmode=tools -jar "$jar" extract --destination "$dir/app" > "$dir/extract.log" 2>&1 \
