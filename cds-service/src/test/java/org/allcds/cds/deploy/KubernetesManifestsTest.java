@@ -242,6 +242,19 @@ class KubernetesManifestsTest {
                 .as("CPU request, cores").isGreaterThanOrEqualTo(1);
     }
 
+    @Test
+    void theManifestStartsTheServiceOnTheSameCollectorAsTheImageAndTheScripts() throws Exception {
+        // three places start the service; the figures in the README are of one collector setting
+        Matcher script = Pattern.compile("(?m)^gc=\"([^\"]+)\"$")
+                .matcher(Files.readString(Path.of("..", "scripts", "prepare-service.sh")));
+        Matcher image = Pattern.compile("(?m)^ARG JVM_COLLECTOR=\"([^\"]+)\"$")
+                .matcher(Files.readString(Path.of("Dockerfile")));
+        assertThat(script.find()).as("gc= in scripts/prepare-service.sh").isTrue();
+        assertThat(image.find()).as("ARG JVM_COLLECTOR in cds-service/Dockerfile").isTrue();
+        assertThat(image.group(1)).isEqualTo(script.group(1));
+        assertThat(env(serviceContainer(), "JAVA_OPTS").getValue()).contains(script.group(1));
+    }
+
     // ---------------------------------------------------------------------------------------------------------
 
     static Container serviceContainer() {
